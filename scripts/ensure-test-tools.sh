@@ -1,0 +1,17 @@
+#!/usr/bin/env sh
+# Installs the real DNS tools the end-to-end tests use (dig, kdig) when they are missing.
+# Needs root and Debian's apt; says what is missing otherwise.
+set -eu
+missing=""
+command -v dig > /dev/null 2>&1 || missing="$missing bind9-dnsutils"
+command -v kdig > /dev/null 2>&1 || missing="$missing knot-dnsutils"
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get > /dev/null 2>&1; then
+  echo "ensure-test-tools: missing Debian packages:$missing (install them as root)" >&2
+  exit 1
+fi
+echo "ensure-test-tools: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q > /dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing > /dev/null

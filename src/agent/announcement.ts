@@ -1,0 +1,154 @@
+/**
+ * The node status announcement: what an agent sends to the DNS servers about once per
+ * second (seed 000: presence, load %, active connections, addresses), its wire format
+ * and its authentication. Layout (docs/agent.md):
+ *
+ *   'SDA1' (4 bytes) | version (1 byte, = 1) | body (UTF-8 JSON object) | HMAC-SHA256 (32 bytes)
+ *
+ * The MAC covers every byte before it. A datagram is at most {@link MAX_ANNOUNCEMENT_BYTES}.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { SteerdnsError } from '../lib/errors.js';
+import { checkAnnouncement } from './fields.js';
+
+export { ReplayGuard, type ReplayGuardOptions, type ReplayVerdict } from './replay-guard.js';
+export { readKeyFile, parseKey, KeyFileError, MIN_KEY_BYTES } from './key-file.js';
+export { checkAnnouncement, isNodeId, isServiceName, isAnnouncedAddress } from './fields.js';
+
+/** What one node says about itself in one announcement. */
+export interface Announcement {
+  /** Node id, unique in the cluster: 1-253 of `A-Z a-z 0-9 . _ -`, starting with a letter or digit. */
+  readonly node: string;
+  /** The DNS name the node serves, e.g. `app.example.org`: lower case, no trailing dot. */
+  readonly service: string;
+  /** Addresses to answer with (IPv4 or IPv6 literals, no zone id): 1-32 of them, distinct. */
+  readonly addresses: readonly string[];
+  /** CPU busy (or the load command's figure) in percent, 0-100; absent when not measured. */
+  readonly load?: number;
+  /** Active (ESTABLISHED) connections, an integer >= 0; absent when not measured. */
+  readonly connections?: number;
+  /** How many connections the node is meant to carry, an integer >= 1; absent if unset. */
+  readonly capacity?: number;
+  /** `draining`: keep existing connections, give no new answers (maintenance). */
+  readonly admin: 'enabled' | 'draining';
+  /** The agent's announcement interval in ms (100-60000): how often to expect the next one. */
+  readonly intervalMs: number;
+  /** When the agent sent it, ms since the epoch (an integer). */
+  readonly timestamp: number;
+  /** Random 64-bit id of this agent run, 16 lower-case hex digits; a restart picks a new one. */
+  readonly epoch: string;
+  /** Counts announcements within one epoch; increases by one per interval. */
+  readonly sequence: number;
+}
+
+/** The four bytes every announcement starts with. */
+export const ANNOUNCEMENT_MAGIC = Buffer.from('SDA1', 'latin1');
+/** The wire format version this code writes and reads. */
+export const ANNOUNCEMENT_VERSION = 1;
+/** Largest datagram accepted or produced: fits an IPv6 minimum MTU path with room to spare. */
+export const MAX_ANNOUNCEMENT_BYTES = 1200;
+/** Length of the trailing HMAC-SHA256. */
+export const MAC_BYTES = 32;
+
+const HEADER_BYTES = ANNOUNCEMENT_MAGIC.length + 1;
+/** The shortest datagram that can be valid: header, `{}`, MAC. */
+const MIN_BYTES = HEADER_BYTES + 2 + MAC_BYTES;
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Why a datagram was rejected. Stable strings: the registry counts them as metric labels. */
+export type DecodeFailure =
+  | 'too-large'
+  | 'truncated'
+  | 'bad-magic'
+  | 'bad-version'
+  | 'bad-mac'
+  | 'malformed'
+  | 'invalid-field';
+
+/** The outcome of {@link decodeAnnouncement}. `detail` says which field, for logs only. */
+export type DecodeResult =
+  | { readonly ok: true; readonly announcement: Announcement }
+  | { readonly ok: false; readonly reason: DecodeFailure; readonly detail?: string };
+
+/** An announcement that cannot be encoded (a field out of range, or too large). */
+export class AnnouncementError extends SteerdnsError {
+  constructor(message: string) {
+    super('STEERDNS_ERR_AGENT_ANNOUNCEMENT', message);
+  }
+}
+
+function mac(key: Buffer, signed: Buffer): Buffer {
+  return createHmac('sha256', key).update(signed).digest();
+}
+
+/**
+ * Encodes and signs an announcement. Throws {@link AnnouncementError} when a field is
+ * invalid (the same checks as the decoder) or the datagram would pass 1200 bytes.
+ */
+export function encodeAnnouncement(a: Announcement, key: Buffer): Buffer {
+  const checked = checkAnnouncement(a);
+  if (!checked.ok) throw new AnnouncementError(`announcement: ${checked.detail}`);
+  const n = checked.announcement;
+  // Fixed key order, optional fields left out when absent.
+  const body = JSON.stringify({
+    node: n.node,
+    service: n.service,
+    addresses: n.addresses,
+    load: n.load,
+    connections: n.connections,
+    capacity: n.capacity,
+    admin: n.admin,
+    intervalMs: n.intervalMs,
+    timestamp: n.timestamp,
+    epoch: n.epoch,
+    sequence: n.sequence,
+  });
+  const signed = Buffer.concat([
+    ANNOUNCEMENT_MAGIC,
+    Buffer.from([ANNOUNCEMENT_VERSION]),
+    Buffer.from(body, 'utf8'),
+  ]);
+  const total = signed.length + MAC_BYTES;
+  if (total > MAX_ANNOUNCEMENT_BYTES) {
+    throw new AnnouncementError(
+      `announcement: ${total} bytes, more than ${MAX_ANNOUNCEMENT_BYTES} (fewer addresses or a shorter node id)`,
+    );
+  }
+  return Buffer.concat([signed, mac(key, signed)]);
+}
+
+/**
+ * Checks and decodes one datagram. Never throws. Order of checks: size, magic, version,
+ * MAC (constant time), then the body; nothing in the body is looked at before the MAC
+ * verifies. A valid result still has to pass a {@link ReplayGuard}.
+ */
+export function decodeAnnouncement(bytes: Buffer, key: Buffer): DecodeResult {
+  try {
+    if (bytes.length > MAX_ANNOUNCEMENT_BYTES) return { ok: false, reason: 'too-large' };
+    if (bytes.length < MIN_BYTES) return { ok: false, reason: 'truncated' };
+    if (!bytes.subarray(0, ANNOUNCEMENT_MAGIC.length).equals(ANNOUNCEMENT_MAGIC)) {
+      return { ok: false, reason: 'bad-magic' };
+    }
+    if (bytes[ANNOUNCEMENT_MAGIC.length] !== ANNOUNCEMENT_VERSION) {
+      return { ok: false, reason: 'bad-version' };
+    }
+    const end = bytes.length - MAC_BYTES;
+    if (!timingSafeEqual(mac(key, bytes.subarray(0, end)), bytes.subarray(end))) {
+      return { ok: false, reason: 'bad-mac' };
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(utf8.decode(bytes.subarray(HEADER_BYTES, end)));
+    } catch {
+      return { ok: false, reason: 'malformed', detail: 'body is not UTF-8 JSON' };
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return { ok: false, reason: 'malformed', detail: 'body is not a JSON object' };
+    }
+    const checked = checkAnnouncement(value);
+    return checked.ok ? checked : { ok: false, reason: 'invalid-field', detail: checked.detail };
+  } catch {
+    // Nothing above should throw; a datagram must never take the listener down.
+    return { ok: false, reason: 'malformed' };
+  }
+}

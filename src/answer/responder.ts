@@ -1,0 +1,246 @@
+import { Flag, Limits, Rcode, RRClass, RRType } from '../dns/constants.js';
+import { ParsedQuery, parseQuery, Verdict } from '../dns/query.js';
+import type { Transport } from '../dns/transport.js';
+import { MessageWriter } from '../dns/writer.js';
+import { lookup } from '../zone/lookup.js';
+import type { ZoneSet } from '../zone/zone-set.js';
+import { encodeAnswer, type EncodedAnswer } from './encoded.js';
+import { answerReply, emptyReply, recordsReply } from './reply.js';
+import { steer, steers, type SteeringDeps } from './steer.js';
+import { ExplainError, explainQuery, explanationOf, type ExplainRequest } from './explain.js';
+import type { Explanation } from '../steering/explain.js';
+import { formatAddress } from '../lib/ip.js';
+import { transferMessages } from './transfer.js';
+
+/** Options of a {@link Responder}. */
+export interface ResponderOptions {
+  /**
+   * Largest UDP payload we accept to send (RFC 6891); clients asking for more get this.
+   * @default 1232
+   */
+  readonly udpPayloadMax?: number;
+  /** Says whether `address` may transfer the zone with key `zoneKey` (AXFR/IXFR). */
+  readonly transferAllowed?: (zoneKey: string, address: string) => boolean;
+  /**
+   * Encoded answers kept for reuse (the hot names); when full, the cache starts over.
+   * @default 20000
+   */
+  readonly cacheEntries?: number;
+  /** Steered names (GSLB services) and what deciding them needs. */
+  readonly steering?: SteeringDeps;
+  /** Fraction of steered queries (0-1) whose decision is explained to `onExplain`. @default 0 */
+  readonly explainSample?: number;
+  /** Receives sampled explanations (the server logs them). */
+  readonly onExplain?: (explanation: Explanation) => void;
+  /** Called when a service's pools all came out empty and its all-down behaviour answered. */
+  readonly onAllDown?: (service: string, action: string) => void;
+}
+
+/** Counters a responder keeps; read by logs and, later, metrics. */
+export interface ResponderStats {
+  queries: number;
+  dropped: number;
+  formerr: number;
+  cacheHits: number;
+  /** Steered queries answered by the all-down behaviour (fail open, fallback, ...). */
+  allDown: number;
+}
+
+/**
+ * Answers DNS queries from one immutable zone snapshot. Synchronous and allocation-light:
+ * a repeated question is answered by copying a pre-encoded body. Never throws for bad
+ * input: malformed packets get FORMERR or no reply.
+ */
+export class Responder {
+  readonly stats: ResponderStats = {
+    queries: 0,
+    dropped: 0,
+    formerr: 0,
+    cacheHits: 0,
+    allDown: 0,
+  };
+  private readonly query = new ParsedQuery();
+  private readonly writer = new MessageWriter();
+  /** By name key; the few types asked of one name are chained (cheaper than a Map each). */
+  private readonly cache = new Map<string, CachedAnswer>();
+  private cached = 0;
+  /** Names missed recently, by hash slot (see seenBefore). */
+  private readonly doorkeeper: (string | undefined)[] = new Array<string | undefined>(
+    DOORKEEPER_SLOTS,
+  ).fill(undefined);
+  private readonly payload: number;
+  private readonly cacheEntries: number;
+
+  /** The zones this responder answers from. */
+  readonly zones: ZoneSet;
+  private readonly options: ResponderOptions;
+
+  constructor(zones: ZoneSet, options: ResponderOptions = {}) {
+    this.zones = zones;
+    this.options = options;
+    this.payload = Math.max(
+      Limits.minUdpPayload,
+      options.udpPayloadMax ?? Limits.defaultUdpPayload,
+    );
+    this.cacheEntries = options.cacheEntries ?? 20_000;
+  }
+
+  /**
+   * Returns the reply to `msg`: one packet, several (a zone transfer over TCP), or
+   * undefined when the packet deserves no reply.
+   */
+  handle(msg: Buffer, transport: Transport, address: string): Buffer | Buffer[] | undefined {
+    const q = this.query;
+    this.stats.queries++;
+    const verdict = parseQuery(msg, q);
+    if (verdict !== Verdict.OK) return this.refuse(q, msg, verdict);
+    if (q.qclass !== RRClass.IN) return emptyReply(q, msg, Rcode.REFUSED, 0, this.negotiated(q));
+    if (q.qtype === RRType.OPT) return emptyReply(q, msg, Rcode.FORMERR, 0, this.negotiated(q));
+    if (q.qtype === RRType.AXFR || q.qtype === RRType.IXFR)
+      return this.transfer(q, msg, transport, address);
+    const steered = this.options.steering?.names.get(q.key);
+    if (steered && steers(steered.service, q.qtype)) return this.steer(q, msg, transport, address);
+    const answer = this.answerFor(q, msg);
+    const payload = this.negotiated(q);
+    const limit = transport === 'tcp' ? Limits.maxMessage : q.edns ? payload : Limits.minUdpPayload;
+    return answerReply(q, msg, answer, limit, payload, 0);
+  }
+
+  /** Answers a steered name: never cached, decided per query on the current state. */
+  private steer(q: ParsedQuery, msg: Buffer, transport: Transport, address: string): Buffer {
+    const steering = this.options.steering!;
+    const qname = msg.subarray(12, q.qnameEnd);
+    const sampled =
+      (this.options.explainSample ?? 0) > 0 && steering.random() < this.options.explainSample!;
+    const steered = steer(
+      steering.names.get(q.key)!,
+      steering,
+      q,
+      qname,
+      address,
+      this.zones,
+      sampled,
+    );
+    if (sampled) this.options.onExplain?.(explanationOf(q, qname, address, ecsText(q), steered));
+    const { result, scope, records } = steered;
+    if (steered.decision.allDown) {
+      this.stats.allDown++;
+      const { service } = steering.names.get(q.key)!;
+      this.options.onAllDown?.(service.name, service.allDown.action);
+    }
+    const payload = this.negotiated(q);
+    const limit = transport === 'tcp' ? Limits.maxMessage : q.edns ? payload : Limits.minUdpPayload;
+    if (records)
+      return recordsReply(q, msg, records.type, records.ttl, records.rdata, limit, payload, scope);
+    if (!result) return emptyReply(q, msg, Rcode.SERVFAIL, 0, payload);
+    const answer = encodeAnswer(this.writer, qname, result);
+    return answerReply(q, msg, answer, limit, payload, scope);
+  }
+
+  /** Explains what this responder would answer for a steered name, on its current state. */
+  explain(request: ExplainRequest): Explanation {
+    if (!this.options.steering) throw new ExplainError('no steered names are configured');
+    return explainQuery(this.options.steering, this.zones, request);
+  }
+
+  /** The UDP payload size for this exchange: min(client's, ours), never below 512 (RFC 6891). */
+  private negotiated(q: ParsedQuery): number {
+    return q.edns
+      ? Math.max(Limits.minUdpPayload, Math.min(q.udpPayload, this.payload))
+      : this.payload;
+  }
+
+  private refuse(q: ParsedQuery, msg: Buffer, verdict: Verdict): Buffer | undefined {
+    switch (verdict) {
+      case Verdict.DROP:
+        this.stats.dropped++;
+        return undefined;
+      case Verdict.FORMERR:
+        this.stats.formerr++;
+        return emptyReply(q, msg, Rcode.FORMERR, 0, this.negotiated(q));
+      case Verdict.NOTIMP:
+        return emptyReply(q, msg, Rcode.NOTIMP, 0, this.negotiated(q));
+      default:
+        return emptyReply(q, msg, Rcode.BADVERS, 0, this.negotiated(q));
+    }
+  }
+
+  private answerFor(q: ParsedQuery, msg: Buffer): EncodedAnswer {
+    const first = this.cache.get(q.key);
+    for (let entry = first; entry !== undefined; entry = entry.next) {
+      if (entry.qtype === q.qtype) {
+        this.stats.cacheHits++;
+        return entry.answer;
+      }
+    }
+    const qname = Buffer.from(msg.subarray(12, q.qnameEnd));
+    const answer = encodeAnswer(this.writer, qname, lookup(this.zones, qname, q.key, q.qtype));
+    if (!this.seenBefore(q.key)) return answer;
+    const kept = detached(answer);
+    let next = first;
+    if (this.cached >= this.cacheEntries) {
+      this.cache.clear();
+      this.cached = 0;
+      next = undefined;
+    }
+    this.cache.set(q.key, { qtype: q.qtype, answer: kept, next });
+    this.cached++;
+    return kept;
+  }
+
+  /**
+   * Admits a name to the cache on its second miss within a short window. Names asked once
+   * (random names, a scan of a large zone) would only churn the cache, and every entry
+   * evicted from it is garbage in the old generation: that is what makes the heap grow.
+   */
+  private seenBefore(key: string): boolean {
+    let hash = key.length;
+    for (let i = 0; i < key.length; i++) hash = (Math.imul(hash, 31) + key.charCodeAt(i)) | 0;
+    const slot = hash & (DOORKEEPER_SLOTS - 1);
+    if (this.doorkeeper[slot] === key) return true;
+    this.doorkeeper[slot] = key;
+    return false;
+  }
+
+  private transfer(
+    q: ParsedQuery,
+    msg: Buffer,
+    transport: Transport,
+    address: string,
+  ): Buffer | Buffer[] {
+    const zone = this.zones.zones.get(q.key);
+    const allowed =
+      zone !== undefined && (this.options.transferAllowed?.(zone.key, address) ?? false);
+    if (!allowed) return emptyReply(q, msg, Rcode.REFUSED, 0, this.negotiated(q));
+    // Over UDP, tell the client to come back over TCP (RFC 5936 4.2 allows TCP only).
+    if (transport === 'udp')
+      return emptyReply(q, msg, Rcode.NOERROR, Flag.TC | Flag.AA, this.negotiated(q));
+    return transferMessages(this.writer, q, msg, zone);
+  }
+}
+
+/** Slots of the cache's doorkeeper (a power of two). */
+const DOORKEEPER_SLOTS = 4096;
+
+/**
+ * The answer with a body of its own. A small Buffer is a slice of a shared 8 KiB slab, and
+ * one long-lived slice keeps the whole slab alive: cached bodies get exact-size storage.
+ */
+function detached(answer: EncodedAnswer): EncodedAnswer {
+  const body = Buffer.allocUnsafeSlow(answer.body.length);
+  answer.body.copy(body);
+  return { ...answer, body };
+}
+
+/** One cached answer, and the next type cached for the same name. */
+interface CachedAnswer {
+  readonly qtype: number;
+  readonly answer: EncodedAnswer;
+  readonly next: CachedAnswer | undefined;
+}
+
+/** The query's ECS subnet as text, for explanations. */
+function ecsText(q: ParsedQuery): string | undefined {
+  if (!q.hasEcs) return undefined;
+  return `${formatAddress(q.ecsAddress.subarray(0, q.ecsFamily === 1 ? 4 : 16))}/${q.ecsSourcePrefix}`;
+}

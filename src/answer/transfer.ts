@@ -1,0 +1,56 @@
+import { Flag } from '../dns/constants.js';
+import type { ParsedQuery } from '../dns/query.js';
+import type { MessageWriter } from '../dns/writer.js';
+import type { RRset, Zone } from '../zone/zone.js';
+import { replyFlags } from './reply.js';
+
+/** Bytes of records per AXFR message before a new one is started. */
+const MESSAGE_BUDGET = 16_000;
+
+/** Every record of the zone in AXFR order: the SOA, the rest, the SOA again (RFC 5936). */
+function* axfrRecords(zone: Zone): Generator<RRset> {
+  yield zone.soa;
+  for (const node of zone.nodes.values()) {
+    for (const rrset of node.rrsets) if (rrset !== zone.soa) yield rrset;
+  }
+  yield zone.soa;
+}
+
+/** The messages of a full zone transfer, each with the question and compressed names. */
+export function transferMessages(
+  writer: MessageWriter,
+  q: ParsedQuery,
+  msg: Buffer,
+  zone: Zone,
+): Buffer[] {
+  const messages: Buffer[] = [];
+  let count = 0;
+  const start = (): void => {
+    writer.reset();
+    writer.u16(q.id);
+    writer.u16(replyFlags(q) | Flag.AA);
+    writer.u16(1);
+    writer.u16(0);
+    writer.u32(0);
+    writer.remember(zone.origin, 12);
+    writer.bytes(msg.subarray(12, q.questionEnd));
+    count = 0;
+  };
+  const finish = (): void => {
+    writer.patchU16(6, count);
+    messages.push(writer.toBuffer());
+  };
+  start();
+  for (const rrset of axfrRecords(zone)) {
+    for (const rdata of rrset.rdata) {
+      if (writer.length > MESSAGE_BUDGET) {
+        finish();
+        start();
+      }
+      writer.rr(rrset.owner, rrset.type, rrset.ttl, rdata);
+      count++;
+    }
+  }
+  finish();
+  return messages;
+}

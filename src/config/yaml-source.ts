@@ -1,0 +1,33 @@
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { Problem } from '../lib/errors.js';
+
+/** A parsed YAML file that can say on which line a value sits. */
+export interface YamlSource {
+  readonly file: string;
+  readonly value: unknown;
+  /** Line (1-based) of the value at `path`, or of its nearest ancestor that exists. */
+  lineOf(path: readonly (string | number)[]): number;
+}
+
+/** Parses YAML text; syntax errors come back as problems with their lines. */
+export function parseYaml(
+  text: string,
+  file: string,
+): { source?: YamlSource; problems: Problem[] } {
+  const lineCounter = new LineCounter();
+  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = doc.errors.map((error) => ({
+    file,
+    line: lineCounter.linePos(error.pos[0]).line,
+    reason: error.message.split('\n')[0]!,
+  }));
+  if (problems.length > 0) return { problems };
+  const lineOf = (path: readonly (string | number)[]): number => {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node: unknown = doc.getIn(path.slice(0, depth), true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return 1;
+  };
+  return { source: { file, value: doc.toJS() as unknown, lineOf }, problems };
+}

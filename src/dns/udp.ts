@@ -1,0 +1,45 @@
+import dgram from 'node:dgram';
+import { servfailFor, type ErrorReporter, type PacketHandler } from './transport.js';
+
+/** Options of a UDP listener. */
+export interface UdpListenerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly handler: PacketHandler;
+  readonly onError: ErrorReporter;
+}
+
+/**
+ * Binds a UDP socket and answers each datagram synchronously. In a cluster worker the
+ * socket is shared with the other workers (Node's cluster hands out one handle).
+ */
+export async function listenUdp(options: UdpListenerOptions): Promise<dgram.Socket> {
+  const type = options.host.includes(':') ? 'udp6' : 'udp4';
+  const socket = dgram.createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize: 4 << 20 });
+  socket.on('message', (msg, remote) => {
+    let reply: Buffer | Buffer[] | undefined;
+    try {
+      reply = options.handler(msg, 'udp', remote.address);
+    } catch (error) {
+      options.onError(error, 'udp');
+      reply = servfailFor(msg);
+    }
+    if (reply === undefined) return;
+    if (Array.isArray(reply)) {
+      for (const part of reply) socket.send(part, remote.port, remote.address);
+    } else {
+      socket.send(reply, remote.port, remote.address);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: options.host, port: options.port }, () => {
+      socket.off('error', reject);
+      socket.on('error', (error) => {
+        options.onError(error, 'udp');
+      });
+      resolve();
+    });
+  });
+  return socket;
+}

@@ -1,0 +1,171 @@
+import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { isIP } from 'node:net';
+import { Type, type Static } from '@sinclair/typebox';
+import { defineMonitor, type Monitor, type Target } from '../monitor.js';
+import { endpoint, errorCode, errorReason, runProbe, type Finish } from './probe.js';
+
+/** At most this much of a body is read when looking for `contains`. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Settings shared by `http` and `https`. */
+const httpSettings = {
+  method: Type.String({ pattern: '^[A-Z]+$', default: 'GET', description: 'request method' }),
+  path: Type.String({ pattern: '^/', default: '/', description: 'request path and query' }),
+  port: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 65535,
+      description: "default: the target's port, else 80 (http) or 443 (https)",
+    }),
+  ),
+  host: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'Host header (and SNI name for https); default: the target address',
+    }),
+  ),
+  expect: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), {
+    minItems: 1,
+    default: [200, 204],
+    description: 'status codes that count as up',
+  }),
+  contains: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'text the first 64 KiB of the body must contain (seed 003 content check)',
+    }),
+  ),
+  headers: Type.Record(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), Type.String(), {
+    default: {},
+    additionalProperties: false,
+    description: 'extra request headers',
+  }),
+};
+
+const HttpConfig = Type.Object(httpSettings, { additionalProperties: false });
+const HttpsConfig = Type.Object(
+  {
+    ...httpSettings,
+    tlsVerify: Type.Boolean({
+      default: true,
+      description: 'verify the certificate chain and name; false accepts any certificate',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+type HttpSettings = Static<typeof HttpConfig> & { readonly tlsVerify?: boolean };
+
+/**
+ * Sends one request without keep-alive and checks the status code and, with `contains`,
+ * the body. Reasons: 'status 503', 'body mismatch', 'timeout', 'refused', 'unreachable',
+ * 'tls: <code>' (https, handshake failed: 'tls: depth_zero_self_signed_cert'), other error
+ * codes lower-cased.
+ */
+export const http = defineMonitor({
+  type: 'http',
+  config: HttpConfig,
+  create: (config) => createHttpMonitor('http', config),
+});
+
+/** {@link http} over TLS, certificate verified unless `tlsVerify: false`. */
+export const https = defineMonitor({
+  type: 'https',
+  config: HttpsConfig,
+  create: (config) => createHttpMonitor('https', config),
+});
+
+function createHttpMonitor(type: 'http' | 'https', config: HttpSettings): Monitor {
+  return {
+    type,
+    check: (target, signal) =>
+      runProbe(signal, (finish) => {
+        const options = requestOptions(type, config, target);
+        if (typeof options === 'string') {
+          finish(false, options);
+          return () => undefined;
+        }
+        return sendRequest(type, config, options, finish);
+      }),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Node request options for one check, or the reason the target cannot be checked. */
+export function requestOptions(
+  type: 'http' | 'https',
+  config: HttpSettings,
+  target: Target,
+): RequestOptions | string {
+  const to = endpoint(target, config.port, type === 'https' ? 443 : 80);
+  if (typeof to === 'string') return to;
+  const headers: OutgoingHttpHeaders = { 'user-agent': 'steerdns-monitor', ...config.headers };
+  if (config.host !== undefined) headers.host = config.host;
+  const options: RequestOptions = {
+    host: to.address,
+    port: to.port,
+    method: config.method,
+    path: config.path,
+    headers,
+    agent: false,
+  };
+  if (type === 'https') {
+    options.rejectUnauthorized = config.tlsVerify ?? true;
+    // SNI carries names only (RFC 6066 3); without it the certificate is checked against the address.
+    if (config.host !== undefined && isIP(config.host) === 0) options.servername = config.host;
+  }
+  return options;
+}
+
+function sendRequest(
+  type: 'http' | 'https',
+  config: HttpSettings,
+  options: RequestOptions,
+  finish: Finish,
+): () => void {
+  let connected = false;
+  let secured = false;
+  let response: IncomingMessage | undefined;
+  const req = (type === 'https' ? httpsRequest : httpRequest)(options);
+  req.once('socket', (socket) => {
+    socket.once('connect', () => (connected = true));
+    socket.once('secureConnect', () => (secured = true));
+  });
+  req.on('error', (error) => {
+    // Failing after the TCP connect and before the handshake completed is a TLS failure.
+    const tls = type === 'https' && connected && !secured;
+    finish(false, tls ? `tls: ${(errorCode(error) ?? 'error').toLowerCase()}` : errorReason(error));
+  });
+  req.once('response', (res) => {
+    response = res;
+    const status = res.statusCode ?? 0;
+    if (!config.expect.includes(status)) finish(false, `status ${status}`);
+    else if (config.contains === undefined) finish(true);
+    else readBody(res, Buffer.from(config.contains, 'utf8'), finish);
+  });
+  req.end();
+  return () => {
+    response?.destroy();
+    req.destroy();
+  };
+}
+
+/** Reads at most {@link MAX_BODY_BYTES} of `res`, stopping as soon as `needle` is found. */
+function readBody(res: IncomingMessage, needle: Buffer, finish: Finish): void {
+  let body = Buffer.alloc(0);
+  res.on('data', (chunk: Buffer) => {
+    body = Buffer.concat([body, chunk.subarray(0, MAX_BODY_BYTES - body.length)]);
+    if (body.includes(needle)) finish(true);
+    else if (body.length >= MAX_BODY_BYTES) finish(false, 'body mismatch');
+  });
+  res.on('error', (error) => {
+    finish(false, errorReason(error));
+  });
+  res.once('end', () => {
+    finish(false, 'body mismatch');
+  });
+  res.once('close', () => {
+    finish(false, 'body mismatch');
+  });
+}

@@ -1,0 +1,73 @@
+import type { MemberState, StateView } from '../steering/types.js';
+import { ttlHint, type TrackerSettings, type TrackerState } from './tracker.js';
+
+/** Reads target states: the local board, or the copy a worker keeps of the primary's. */
+export interface TargetStates {
+  state(id: string): TrackerState | undefined;
+  settings(id: string): TrackerSettings | undefined;
+}
+
+/**
+ * The state view the answer path reads: health from the target a member depends on, on top
+ * of what the configuration (or an agent) says. Target states are immutable values replaced
+ * on each result, and a query runs synchronously, so one query sees one consistent state.
+ */
+export function healthStateView(
+  targetOf: ReadonlyMap<string, string>,
+  targets: TargetStates,
+  base: StateView,
+): StateView {
+  // A query reads each member's state several times (up, admin, ...): the combined state
+  // is kept per member and reused while its inputs are the same objects, so the answer
+  // path does not build a new object per read.
+  const combined = new Map<string, Combined>();
+  return {
+    member(key): MemberState {
+      const underlying = base.member(key);
+      const id = targetOf.get(key);
+      const state = id === undefined ? undefined : targets.state(id);
+      if (!state || id === undefined) return underlying;
+      const kept = combined.get(key);
+      if (kept?.state === state && kept.underlying === underlying) {
+        return kept.result;
+      }
+      const settings = targets.settings(id);
+      const result: MemberState = {
+        ...underlying,
+        up: state.health === 'up' ? true : state.health === 'down' ? false : underlying.up,
+        ttlHint: settings ? ttlHint(state, settings) : underlying.ttlHint,
+        responseMs: state.averageMs ?? underlying.responseMs,
+      };
+      combined.set(key, { state, underlying, result });
+      return result;
+    },
+  };
+}
+
+interface Combined {
+  readonly state: TrackerState;
+  readonly underlying: MemberState;
+  readonly result: MemberState;
+}
+
+/** A worker's copy of the primary's target states, updated by messages. */
+export class RemoteTargetStates implements TargetStates {
+  private readonly states = new Map<string, TrackerState>();
+  private readonly settingsById = new Map<string, TrackerSettings>();
+
+  state(id: string): TrackerState | undefined {
+    return this.states.get(id);
+  }
+
+  settings(id: string): TrackerSettings | undefined {
+    return this.settingsById.get(id);
+  }
+
+  /** Applies a batch of states sent by the primary. */
+  update(batch: readonly (readonly [string, TrackerState, TrackerSettings])[]): void {
+    for (const [id, state, settings] of batch) {
+      this.states.set(id, state);
+      this.settingsById.set(id, settings);
+    }
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The steerdns command. The only module that touches `process`: arguments, signals,
+ * standard streams and exit codes.
+ */
+import cluster from 'node:cluster';
+import { startApp, type App } from './app.js';
+import { parseServeArgs, UsageError, USAGE } from './cli/args.js';
+import { runCheck } from './cli/check.js';
+import { runExplain } from './cli/explain.js';
+import { runStatus, StatusError } from './cli/status.js';
+import { ConfigError, formatProblem } from './lib/errors.js';
+import { createLogger, type Logger } from './observability/log.js';
+import { startSupervisor, WorkerStartError, type WorkerMessage } from './server/supervisor.js';
+import { RemoteTargetStates } from './health/view.js';
+import { startAgent, type AgentLog } from './agent/agent.js';
+import { AGENT_USAGE, AgentUsageError, parseAgentArgs } from './agent/cli.js';
+import { KeyFileError } from './agent/key-file.js';
+import type { AgentSnapshot } from './server/agents.js';
+
+const VERSION = '0.1.0';
+
+function fail(lines: readonly string[], code: number): never {
+  for (const line of lines) process.stderr.write(`${line}\n`);
+  process.exit(code);
+}
+
+function onSignals(signals: readonly NodeJS.Signals[], action: () => Promise<unknown>): void {
+  for (const signal of signals) process.on(signal, () => void action());
+}
+
+async function serveWorker(options: ReturnType<typeof parseServeArgs>, log: Logger): Promise<void> {
+  // Listen before anything else: the primary sends health state as soon as we are online.
+  const targets = new RemoteTargetStates();
+  let agents: AgentSnapshot | undefined;
+  // eslint-disable-next-line prefer-const -- the message handler reads it before it is set
+  let app: App | undefined;
+  const stop = async (): Promise<void> => {
+    await app?.close();
+    cluster.worker?.disconnect();
+  };
+  cluster.worker?.on('message', (message: WorkerMessage) => {
+    if (message.type === 'health') targets.update(message.batch);
+    if (message.type === 'agents') {
+      agents = message.snapshot;
+      app?.setAgents(message.snapshot);
+    }
+    if (message.type === 'reload') void app?.reload();
+    if (message.type === 'stop') void stop();
+  });
+  app = await startApp(options.source, log, {
+    health: { kind: 'remote', targets },
+    agents: 'remote',
+    ...(agents ? { initialAgents: agents } : {}),
+  });
+  // Announcements that arrived while loading.
+  if (agents) app.setAgents(agents);
+  // The supervisor decides; a terminal's Ctrl-C reaches every process of the group.
+  process.on('SIGHUP', () => undefined);
+  onSignals(['SIGINT', 'SIGTERM'], stop);
+  process.send?.({ type: 'ready' } satisfies WorkerMessage);
+}
+
+async function serve(args: readonly string[]): Promise<void> {
+  const options = parseServeArgs(args);
+  const config = await options.source();
+  const log = createLogger(config.logLevel, cluster.isWorker ? { worker: cluster.worker?.id } : {});
+  if (cluster.isWorker) return serveWorker(options, log);
+  if (config.workers > 1) {
+    const supervisor = await startSupervisor(config.workers, options.source, log);
+    onSignals(['SIGHUP'], () => supervisor.reload());
+    onSignals(['SIGINT', 'SIGTERM'], async () => {
+      log.info('stopping');
+      await supervisor.stop();
+      process.exit(0);
+    });
+    return;
+  }
+  const app: App = await startApp(options.source, log);
+  onSignals(['SIGHUP'], () => app.reload());
+  onSignals(['SIGINT', 'SIGTERM'], async () => {
+    log.info('stopping');
+    await app.close();
+    process.exit(0);
+  });
+}
+
+/** `steerdns agent`: announces this node until SIGTERM/SIGINT; SIGUSR1 drains, SIGUSR2 undrains. */
+function runAgent(args: readonly string[]): void {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${AGENT_USAGE}\n`);
+    return;
+  }
+  const options = parseAgentArgs(args);
+  const logger = createLogger('info', { agent: options.node });
+  const log: AgentLog = (level, message, fields) => {
+    logger[level](fields ?? {}, message);
+  };
+  const agent = startAgent({ ...options, log });
+  logger.info(
+    { service: options.service, addresses: options.addresses, to: options.to },
+    `announcing ${options.service} every ${options.intervalMs} ms`,
+  );
+  process.on('SIGUSR1', () => {
+    agent.setDrain(true);
+  });
+  process.on('SIGUSR2', () => {
+    agent.setDrain(false);
+  });
+  onSignals(['SIGINT', 'SIGTERM'], async () => {
+    await agent.stop();
+    process.exit(0);
+  });
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(args);
+    case 'check': {
+      const outcome = await runCheck(args);
+      for (const line of outcome.out) process.stdout.write(`${line}\n`);
+      fail(outcome.errors, outcome.exitCode);
+      break;
+    }
+    case 'explain':
+      process.stdout.write(`${await runExplain(args)}\n`);
+      return;
+    case 'status':
+      process.stdout.write(`${await runStatus(args, createLogger('warn'))}\n`);
+      return;
+    case 'agent':
+      runAgent(args);
+      return;
+    case 'version':
+    case '--version':
+      process.stdout.write(`steerdns ${VERSION}\n`);
+      return;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      fail(
+        [
+          command === undefined
+            ? 'steerdns: give a command'
+            : `steerdns: unknown command "${command}"`,
+          USAGE,
+        ],
+        2,
+      );
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) fail(error.problems.map(formatProblem), 1);
+  if (error instanceof UsageError) fail([`steerdns: ${error.message}`, USAGE], 2);
+  if (error instanceof AgentUsageError) fail([`steerdns agent: ${error.message}`, AGENT_USAGE], 2);
+  if (error instanceof WorkerStartError) fail([`steerdns: ${error.message}`], 1);
+  if (error instanceof StatusError) fail([`steerdns status: ${error.message}`], 1);
+  if (error instanceof KeyFileError) fail([`steerdns agent: ${error.message}`], 1);
+  const code = (error as { code?: string }).code;
+  if (code?.startsWith('ERR_PARSE_ARGS_') === true) {
+    fail([`steerdns: ${(error as Error).message}`, USAGE], 2);
+  }
+  if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+    fail([`steerdns: cannot listen: ${(error as Error).message}`], 1);
+  }
+  fail([`steerdns: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`], 1);
+});

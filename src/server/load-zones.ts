@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { nameToText } from '../dns/name.js';
+import type { ZoneSource } from '../config/load.js';
+import { ConfigError, type Problem } from '../lib/errors.js';
+import { parseMasterFile, type ZoneRecord } from '../zone/master-file.js';
+import { assembleZone, type Zone, type ZoneAssembly } from '../zone/zone.js';
+import { ZoneSet } from '../zone/zone-set.js';
+
+/** Zones loaded from their sources, with warnings worth logging. */
+export interface LoadedZones {
+  readonly zones: ZoneSet;
+  readonly warnings: readonly Problem[];
+}
+
+const shown = (file: string): string => {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+};
+
+/** Streams the zone's records (file, then inline) into `assembly`. */
+async function readInto(
+  source: ZoneSource,
+  assembly: ZoneAssembly,
+  problems: Problem[],
+): Promise<void> {
+  if (source.file !== undefined) {
+    const file = shown(source.file);
+    let text: string | undefined;
+    try {
+      text = await readFile(source.file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      problems.push({
+        ...source.declaredAt,
+        reason: `zone ${source.originText}: cannot read ${file}: ${code}`,
+      });
+    }
+    if (text !== undefined) {
+      const onRecord = (record: ZoneRecord): void => {
+        assembly.add(record);
+      };
+      const options = { file, origin: source.origin, ...ttl(source), onRecord };
+      const parsed = parseMasterFile(text, options);
+      for (const error of parsed.errors)
+        problems.push({ file: error.file, line: error.line, reason: error.reason });
+    }
+  }
+  if (source.inline) {
+    const { text, file, lines } = source.inline;
+    const onRecord = (record: ZoneRecord): void => {
+      const line = lines[record.position.line - 1] ?? record.position.line;
+      assembly.add({ ...record, position: { file, line } });
+    };
+    const parsed = parseMasterFile(text, { file, origin: source.origin, ...ttl(source), onRecord });
+    for (const error of parsed.errors) {
+      problems.push({ file, line: lines[error.line - 1] ?? error.line, reason: error.reason });
+    }
+  }
+}
+
+const ttl = (source: ZoneSource): { defaultTtl?: number } =>
+  source.defaultTtl === undefined ? {} : { defaultTtl: source.defaultTtl };
+
+/**
+ * Reads, parses and checks every zone. Throws {@link ConfigError} with every problem
+ * found; nothing is returned unless all zones are good.
+ */
+export async function loadZones(
+  sources: readonly ZoneSource[],
+  declaredNames: readonly Buffer[] = [],
+): Promise<LoadedZones> {
+  const problems: Problem[] = [];
+  const warnings: Problem[] = [];
+  const zones: Zone[] = [];
+  const seen = new Set<string>();
+  for (const source of sources) {
+    const name = nameToText(source.origin);
+    if (seen.has(name.toLowerCase())) {
+      problems.push({ ...source.declaredAt, reason: `zone ${name} is declared twice` });
+      continue;
+    }
+    seen.add(name.toLowerCase());
+    const assembly = assembleZone(source.origin);
+    await readInto(source, assembly, problems);
+    for (const name of declaredNames) assembly.declare(name);
+    const built = assembly.finish();
+    const where = (
+      position: { file: string; line: number } | undefined,
+    ): { file: string; line: number } => position ?? source.declaredAt;
+    for (const error of built.errors)
+      problems.push({ ...where(error.position), reason: error.reason });
+    for (const warning of built.warnings)
+      warnings.push({ ...where(warning.position), reason: warning.reason });
+    if (built.zone) zones.push(built.zone);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { zones: new ZoneSet(zones), warnings };
+}

@@ -1,0 +1,43 @@
+import { Type } from '@sinclair/typebox';
+import { definePolicy, type Member } from '../types.js';
+
+/**
+ * Seed 003/004: connections / capacity. Drops members at or above `threshold` percent full
+ * and orders the rest by headroom, emptiest first. Members without figures go last.
+ */
+export const capacity = definePolicy({
+  name: 'capacity',
+  config: Type.Object(
+    {
+      threshold: Type.Number({
+        minimum: 1,
+        maximum: 100,
+        default: 100,
+        description: 'percent full that excludes',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  create: ({ threshold }) => ({
+    name: 'capacity',
+    apply(candidates, ctx) {
+      const scored: { member: Member; fill: number }[] = [];
+      const notes: string[] = [];
+      for (const member of candidates) {
+        const connections = ctx.state.member(member.key).connections;
+        const fill =
+          connections === undefined || !member.capacity
+            ? Infinity
+            : (100 * connections) / member.capacity;
+        if (fill !== Infinity && fill >= threshold) {
+          if (ctx.explain)
+            notes.push(`${member.id} is ${fill.toFixed(0)}% full (threshold ${threshold}%)`);
+          continue;
+        }
+        scored.push({ member, fill });
+      }
+      scored.sort((a, b) => a.fill - b.fill);
+      return { candidates: scored.map((s) => s.member), notes };
+    },
+  }),
+});

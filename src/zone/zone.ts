@@ -1,0 +1,271 @@
+import { RRType } from '../dns/constants.js';
+import { isSubdomain, nameToText, wireKey } from '../dns/name.js';
+import type { ResourceRecord, SourcePosition } from '../dns/record.js';
+
+/** Records of one owner and type, with one TTL (RFC 2181 5). */
+export interface RRset {
+  readonly owner: Buffer;
+  readonly type: number;
+  readonly ttl: number;
+  /**
+   * RDATA of each record, uncompressed wire form held as latin1 strings: a short string
+   * costs a fraction of a Buffer, which matters for zones of millions of records.
+   */
+  readonly rdata: readonly string[];
+}
+
+/** One name in a zone: its RRsets, or none for an empty non-terminal. */
+export interface ZoneNode {
+  readonly name: Buffer;
+  readonly key: string;
+  /** Few per name, so a short array beats a map in both memory and speed. */
+  readonly rrsets: readonly RRset[];
+  /**
+   * The delegation (zone cut) at or above this node, below the apex; undefined for
+   * authoritative names. A cut node itself has `cut === this`.
+   */
+  readonly cut: ZoneNode | undefined;
+}
+
+/** The RRset of `type` at `node`, if any. */
+export function rrsetOf(node: ZoneNode | undefined, type: number): RRset | undefined {
+  if (!node) return undefined;
+  for (const rrset of node.rrsets) if (rrset.type === type) return rrset;
+  return undefined;
+}
+
+/** An immutable zone: built once by {@link buildZone}, then only read. */
+export interface Zone {
+  readonly origin: Buffer;
+  readonly key: string;
+  readonly soa: RRset;
+  readonly ns: RRset;
+  /** TTL of negative answers: min(SOA TTL, SOA MINIMUM) (RFC 2308 3). */
+  readonly negativeTtl: number;
+  readonly nodes: ReadonlyMap<string, ZoneNode>;
+  /** Number of records, for logs and status. */
+  readonly size: number;
+  /** SOA serial. */
+  readonly serial: number;
+}
+
+/** A problem found while building a zone; `position` names the record's source line. */
+export interface ZoneProblem {
+  readonly position: SourcePosition | undefined;
+  readonly reason: string;
+}
+
+/** Result of {@link buildZone}: the zone, or the errors that prevented it. */
+export interface BuildResult {
+  readonly zone: Zone | undefined;
+  readonly errors: readonly ZoneProblem[];
+  readonly warnings: readonly ZoneProblem[];
+}
+
+type PositionedRecord = ResourceRecord & { readonly position?: SourcePosition };
+
+interface MutableRRset {
+  owner: Buffer;
+  type: number;
+  ttl: number;
+  rdata: string[];
+}
+
+interface MutableNode {
+  name: Buffer;
+  key: string;
+  rrsets: MutableRRset[];
+  cut: ZoneNode | undefined;
+}
+
+const DNSSEC_TYPES = new Set<number>([RRType.RRSIG, RRType.NSEC, 50, 51]);
+
+class ZoneBuilder {
+  readonly nodes = new Map<string, MutableNode>();
+  readonly errors: ZoneProblem[] = [];
+  readonly warnings: ZoneProblem[] = [];
+  /** Where each RRset was first written; only kept while building, for messages. */
+  private readonly positions = new Map<MutableRRset, SourcePosition | undefined>();
+  private readonly origin: Buffer;
+  private readonly originKey: string;
+  private lastName: Buffer | undefined;
+  private lastNode: MutableNode | undefined;
+
+  constructor(origin: Buffer) {
+    this.origin = origin;
+    this.originKey = wireKey(origin);
+  }
+
+  add(rr: PositionedRecord): void {
+    const node = rr.name === this.lastName ? this.lastNode : this.nodeFor(rr);
+    if (!node) return;
+    this.lastName = rr.name;
+    this.lastNode = node;
+    let rrset: MutableRRset | undefined;
+    for (const candidate of node.rrsets) if (candidate.type === rr.type) rrset = candidate;
+    const rdata = rr.rdata.toString('latin1');
+    if (!rrset) {
+      const created: MutableRRset = {
+        owner: node.name,
+        type: rr.type,
+        ttl: rr.ttl,
+        rdata: [rdata],
+      };
+      node.rrsets.push(created);
+      this.positions.set(created, rr.position);
+      return;
+    }
+    if (rrset.rdata.includes(rdata)) {
+      this.warnings.push({
+        position: rr.position,
+        reason: `duplicate record ${nameToText(rr.name)} ignored`,
+      });
+      return;
+    }
+    if (rr.ttl !== rrset.ttl) {
+      this.warnings.push({
+        position: rr.position,
+        reason: `TTLs differ in the RRset ${nameToText(rr.name)}; using the smallest`,
+      });
+      rrset.ttl = Math.min(rrset.ttl, rr.ttl);
+    }
+    if (rr.type === RRType.SOA || rr.type === RRType.CNAME) {
+      const what = rr.type === RRType.SOA ? 'SOA record' : 'CNAME';
+      this.errors.push({
+        position: rr.position,
+        reason: `more than one ${what} at ${nameToText(rr.name)}`,
+      });
+    }
+    rrset.rdata.push(rdata);
+  }
+
+  declare(name: Buffer): void {
+    if (isSubdomain(name, this.origin)) this.ensure(name, wireKey(name));
+  }
+
+  private nodeFor(rr: PositionedRecord): MutableNode | undefined {
+    const key = wireKey(rr.name);
+    const known = this.nodes.get(key);
+    if (known) return known;
+    if (!isSubdomain(rr.name, this.origin)) {
+      const reason = `${nameToText(rr.name)} is outside the zone ${nameToText(this.origin)}`;
+      this.errors.push({ position: rr.position, reason });
+      return undefined;
+    }
+    return this.ensure(rr.name, key);
+  }
+
+  private ensure(name: Buffer, key: string): MutableNode {
+    let node = this.nodes.get(key);
+    if (node) return node;
+    node = { name, key, rrsets: [], cut: undefined };
+    this.nodes.set(key, node);
+    if (key !== this.originKey) {
+      const skip = name[0]! + 1;
+      this.ensure(name.subarray(skip), key.slice(skip));
+    }
+    return node;
+  }
+
+  /** Checks each name: SOA only at the apex and only one, CNAME alone. */
+  private check(): void {
+    for (const node of this.nodes.values()) {
+      const types = node.rrsets.map((rrset) => rrset.type);
+      const soa = rrsetOf(node, RRType.SOA) as MutableRRset | undefined;
+      if (soa && node.key !== this.originKey) {
+        const reason = `SOA at ${nameToText(node.name)}, which is not the zone apex`;
+        this.errors.push({ position: this.positions.get(soa), reason });
+      }
+      const cname = rrsetOf(node, RRType.CNAME) as MutableRRset | undefined;
+      if (!cname) continue;
+      const position = this.positions.get(cname);
+      if (types.some((type) => type !== RRType.CNAME && !DNSSEC_TYPES.has(type))) {
+        this.errors.push({ position, reason: `CNAME and other data at ${nameToText(node.name)}` });
+      }
+    }
+  }
+
+  finish(size: number, where: SourcePosition | undefined): BuildResult {
+    this.check();
+    const { errors, warnings, nodes, origin } = this;
+    const apex = nodes.get(this.originKey);
+    const soa = rrsetOf(apex, RRType.SOA);
+    const ns = rrsetOf(apex, RRType.NS);
+    if (!soa)
+      errors.push({ position: where, reason: `zone ${nameToText(origin)} has no SOA at its apex` });
+    if (!ns)
+      errors.push({ position: where, reason: `zone ${nameToText(origin)} has no NS at its apex` });
+    if (!soa || !ns || errors.length > 0) return { zone: undefined, errors, warnings };
+    this.markCuts();
+    this.positions.clear();
+    const soaRdata = Buffer.from(soa.rdata[0]!, 'latin1');
+    const zone: Zone = {
+      origin: Buffer.from(origin),
+      key: this.originKey,
+      soa,
+      ns,
+      negativeTtl: Math.min(soa.ttl, soaRdata.readUInt32BE(soaRdata.length - 4)),
+      nodes,
+      size,
+      serial: soaRdata.readUInt32BE(soaRdata.length - 20),
+    };
+    return { zone, errors: [], warnings };
+  }
+
+  /** Sets `cut` on delegation points and on every name below one. */
+  private markCuts(): void {
+    const cutOf = (node: MutableNode): ZoneNode | undefined => {
+      if (node.key === this.originKey) return undefined;
+      if (node.cut) return node.cut;
+      const above = cutOf(this.nodes.get(node.key.slice(node.key.charCodeAt(0) + 1))!);
+      const cut = above ?? (rrsetOf(node, RRType.NS) ? node : undefined);
+      node.cut = cut;
+      return cut;
+    };
+    for (const node of this.nodes.values()) {
+      if (cutOf(node) === undefined || node.cut === node) continue;
+      const occluded = node.rrsets.find((r) => r.type !== RRType.A && r.type !== RRType.AAAA);
+      if (occluded) {
+        const reason = `${nameToText(node.name)} is below a delegation; only glue addresses are used`;
+        this.warnings.push({ position: this.positions.get(occluded), reason });
+      }
+    }
+  }
+}
+
+/** Builds a zone record by record (for streaming loads); `finish` checks and seals it. */
+export interface ZoneAssembly {
+  add(record: PositionedRecord): void;
+  /** Makes `name` exist (with no data) if it is inside the zone: steered names answer NODATA for other types. */
+  declare(name: Buffer): void;
+  finish(): BuildResult;
+}
+
+/**
+ * Starts building a zone, checked as Knot and NSD check one: exactly one SOA, at the apex;
+ * NS at the apex; every name inside the origin; CNAME alone at its name; one TTL per RRset
+ * (the smallest, with a warning). Data below a delegation other than glue addresses is kept
+ * out of answers.
+ */
+export function assembleZone(origin: Buffer): ZoneAssembly {
+  const builder = new ZoneBuilder(origin);
+  let size = 0;
+  let first: SourcePosition | undefined;
+  return {
+    add(record) {
+      if (size++ === 0) first = record.position;
+      builder.add(record);
+    },
+    declare: (name) => {
+      builder.declare(name);
+    },
+    finish: () => builder.finish(size, first),
+  };
+}
+
+/** Builds a zone from all its records at once; see {@link assembleZone}. */
+export function buildZone(origin: Buffer, records: readonly PositionedRecord[]): BuildResult {
+  const assembly = assembleZone(origin);
+  for (const record of records) assembly.add(record);
+  return assembly.finish();
+}
