@@ -126,7 +126,7 @@ function positive(qname: Buffer, type: number, ttl: number, rdata: string[]): Lo
   return {
     rcode: Rcode.NOERROR,
     authoritative: true,
-    answer: [{ owner: qname, rrset: { owner: qname, type, ttl, rdata }, ttl }],
+    answer: [{ owner: qname, rrset: { type, ttl, rdata }, ttl }],
     authority: [],
     additional: [],
     requiredAdditional: 0,

@@ -1,19 +1,22 @@
 import { Flag } from '../dns/constants.js';
 import type { ParsedQuery } from '../dns/query.js';
 import type { MessageWriter } from '../dns/writer.js';
-import type { RRset, Zone } from '../zone/zone.js';
+import { nodeName, type RRset, type Zone } from '../zone/zone.js';
 import { replyFlags } from './reply.js';
 
 /** Bytes of records per AXFR message before a new one is started. */
 const MESSAGE_BUDGET = 16_000;
 
 /** Every record of the zone in AXFR order: the SOA, the rest, the SOA again (RFC 5936). */
-function* axfrRecords(zone: Zone): Generator<RRset> {
-  yield zone.soa;
+function* axfrRecords(zone: Zone): Generator<{ owner: Buffer; rrset: RRset }> {
+  const apexNode = zone.nodes.get(zone.key);
+  const apex = { owner: apexNode ? nodeName(apexNode) : zone.origin, rrset: zone.soa };
+  yield apex;
   for (const node of zone.nodes.values()) {
-    for (const rrset of node.rrsets) if (rrset !== zone.soa) yield rrset;
+    const owner = nodeName(node);
+    for (const rrset of node.rrsets) if (rrset !== zone.soa) yield { owner, rrset };
   }
-  yield zone.soa;
+  yield apex;
 }
 
 /** The messages of a full zone transfer, each with the question and compressed names. */
@@ -41,13 +44,13 @@ export function transferMessages(
     messages.push(writer.toBuffer());
   };
   start();
-  for (const rrset of axfrRecords(zone)) {
+  for (const { owner, rrset } of axfrRecords(zone)) {
     for (const rdata of rrset.rdata) {
       if (writer.length > MESSAGE_BUDGET) {
         finish();
         start();
       }
-      writer.rr(rrset.owner, rrset.type, rrset.ttl, rdata);
+      writer.rr(owner, rrset.type, rrset.ttl, rdata);
       count++;
     }
   }

@@ -1,6 +1,6 @@
 import { Rcode, RRType } from '../dns/constants.js';
 import { isSubdomain, wireKey } from '../dns/name.js';
-import { rrsetOf, type RRset, type Zone, type ZoneNode } from './zone.js';
+import { nodeName, rrsetOf, type RRset, type Zone, type ZoneNode } from './zone.js';
 import type { ZoneSet } from './zone-set.js';
 
 /** An RRset placed in a reply, with the owner and TTL to write (wildcards, negative TTL). */
@@ -68,7 +68,7 @@ function resolve(
     return;
   }
   if (node) {
-    answerFrom(zones, zone, node, node.name, qtype, result, seen);
+    answerFrom(zones, zone, node, nodeName(node), qtype, result, seen);
     return;
   }
   const wildcard = zone.nodes.get(`\x01*${encloser.key}`);
@@ -140,15 +140,17 @@ function negative(zone: Zone, result: LookupResult): void {
 function refer(zone: Zone, cut: ZoneNode, result: LookupResult): void {
   if (result.answer.length === 0) result.authoritative = false;
   const ns = rrsetOf(cut, RRType.NS)!;
-  result.authority.push({ owner: ns.owner, rrset: ns, ttl: ns.ttl });
+  const cutName = nodeName(cut);
+  result.authority.push({ owner: cutName, rrset: ns, ttl: ns.ttl });
   for (const rdata of ns.rdata) {
     const target = Buffer.from(rdata, 'latin1');
-    if (!isSubdomain(target, cut.name)) continue;
+    if (!isSubdomain(target, cutName)) continue;
     const glue = zone.nodes.get(wireKey(target));
+    if (!glue) continue;
     for (const type of [RRType.A, RRType.AAAA]) {
       const rrset = rrsetOf(glue, type);
       if (rrset && !result.additional.some((placed) => placed.rrset === rrset)) {
-        result.additional.push({ owner: rrset.owner, rrset, ttl: rrset.ttl });
+        result.additional.push({ owner: nodeName(glue), rrset, ttl: rrset.ttl });
         result.requiredAdditional += rrset.rdata.length;
       }
     }
@@ -181,7 +183,7 @@ function addAddresses(zones: ZoneSet, target: Buffer, result: LookupResult): voi
   for (const type of [RRType.A, RRType.AAAA]) {
     const rrset = rrsetOf(node, type);
     if (rrset && !result.additional.some((placed) => placed.rrset === rrset)) {
-      result.additional.push({ owner: rrset.owner, rrset, ttl: rrset.ttl });
+      result.additional.push({ owner: nodeName(node), rrset, ttl: rrset.ttl });
     }
   }
 }

@@ -4,7 +4,6 @@ import type { ResourceRecord, SourcePosition } from '../dns/record.js';
 
 /** Records of one owner and type, with one TTL (RFC 2181 5). */
 export interface RRset {
-  readonly owner: Buffer;
   readonly type: number;
   readonly ttl: number;
   /**
@@ -16,8 +15,13 @@ export interface RRset {
 
 /** One name in a zone: its RRsets, or none for an empty non-terminal. */
 export interface ZoneNode {
-  readonly name: Buffer;
+  /** Lower-cased wire form as a latin1 string: the node's key in {@link Zone.nodes}. */
   readonly key: string;
+  /**
+   * Wire form with the case as written, as a latin1 string; the very same string as `key`
+   * when the name has no upper case, so it usually costs nothing. See {@link nodeName}.
+   */
+  readonly name: string;
   /** Few per name, so a short array beats a map in both memory and speed. */
   readonly rrsets: readonly RRset[];
   /**
@@ -25,6 +29,11 @@ export interface ZoneNode {
    * authoritative names. A cut node itself has `cut === this`.
    */
   readonly cut: ZoneNode | undefined;
+}
+
+/** The owner name of `node` in wire form, case as written (a new Buffer: not for the hot path). */
+export function nodeName(node: ZoneNode): Buffer {
+  return Buffer.from(node.name, 'latin1');
 }
 
 /** The RRset of `type` at `node`, if any. */
@@ -65,15 +74,14 @@ export interface BuildResult {
 type PositionedRecord = ResourceRecord & { readonly position?: SourcePosition };
 
 interface MutableRRset {
-  owner: Buffer;
   type: number;
   ttl: number;
   rdata: string[];
 }
 
 interface MutableNode {
-  name: Buffer;
   key: string;
+  name: string;
   rrsets: MutableRRset[];
   cut: ZoneNode | undefined;
 }
@@ -106,7 +114,6 @@ class ZoneBuilder {
     const rdata = rr.rdata.toString('latin1');
     if (!rrset) {
       const created: MutableRRset = {
-        owner: node.name,
         type: rr.type,
         ttl: rr.ttl,
         rdata: [rdata],
@@ -140,7 +147,7 @@ class ZoneBuilder {
   }
 
   declare(name: Buffer): void {
-    if (isSubdomain(name, this.origin)) this.ensure(name, wireKey(name));
+    if (isSubdomain(name, this.origin)) this.ensure(name.toString('latin1'), wireKey(name));
   }
 
   private nodeFor(rr: PositionedRecord): MutableNode | undefined {
@@ -152,17 +159,17 @@ class ZoneBuilder {
       this.errors.push({ position: rr.position, reason });
       return undefined;
     }
-    return this.ensure(rr.name, key);
+    return this.ensure(rr.name.toString('latin1'), key);
   }
 
-  private ensure(name: Buffer, key: string): MutableNode {
+  private ensure(name: string, key: string): MutableNode {
     let node = this.nodes.get(key);
     if (node) return node;
-    node = { name, key, rrsets: [], cut: undefined };
+    node = { key, name: name === key ? key : name, rrsets: [], cut: undefined };
     this.nodes.set(key, node);
     if (key !== this.originKey) {
-      const skip = name[0]! + 1;
-      this.ensure(name.subarray(skip), key.slice(skip));
+      const skip = key.charCodeAt(0) + 1;
+      this.ensure(name.slice(skip), key.slice(skip));
     }
     return node;
   }
@@ -173,14 +180,17 @@ class ZoneBuilder {
       const types = node.rrsets.map((rrset) => rrset.type);
       const soa = rrsetOf(node, RRType.SOA) as MutableRRset | undefined;
       if (soa && node.key !== this.originKey) {
-        const reason = `SOA at ${nameToText(node.name)}, which is not the zone apex`;
+        const reason = `SOA at ${nameToText(nodeName(node))}, which is not the zone apex`;
         this.errors.push({ position: this.positions.get(soa), reason });
       }
       const cname = rrsetOf(node, RRType.CNAME) as MutableRRset | undefined;
       if (!cname) continue;
       const position = this.positions.get(cname);
       if (types.some((type) => type !== RRType.CNAME && !DNSSEC_TYPES.has(type))) {
-        this.errors.push({ position, reason: `CNAME and other data at ${nameToText(node.name)}` });
+        this.errors.push({
+          position,
+          reason: `CNAME and other data at ${nameToText(nodeName(node))}`,
+        });
       }
     }
   }
@@ -198,6 +208,7 @@ class ZoneBuilder {
     if (!soa || !ns || errors.length > 0) return { zone: undefined, errors, warnings };
     this.markCuts();
     this.positions.clear();
+    this.trim();
     const soaRdata = Buffer.from(soa.rdata[0]!, 'latin1');
     const zone: Zone = {
       origin: Buffer.from(origin),
@@ -210,6 +221,19 @@ class ZoneBuilder {
       serial: soaRdata.readUInt32BE(soaRdata.length - 20),
     };
     return { zone, errors: [], warnings };
+  }
+
+  /**
+   * Replaces the arrays grown by push (room for 17 entries after the first push) with
+   * exact-size copies: most names hold one RRset of one record, and in a zone of millions
+   * of names the spare room was the largest part of each name's memory.
+   */
+  private trim(): void {
+    for (const node of this.nodes.values()) {
+      node.rrsets = node.rrsets.slice();
+      for (const rrset of node.rrsets)
+        if (rrset.rdata.length > 1) rrset.rdata = rrset.rdata.slice();
+    }
   }
 
   /** Sets `cut` on delegation points and on every name below one. */
@@ -226,7 +250,7 @@ class ZoneBuilder {
       if (cutOf(node) === undefined || node.cut === node) continue;
       const occluded = node.rrsets.find((r) => r.type !== RRType.A && r.type !== RRType.AAAA);
       if (occluded) {
-        const reason = `${nameToText(node.name)} is below a delegation; only glue addresses are used`;
+        const reason = `${nameToText(nodeName(node))} is below a delegation; only glue addresses are used`;
         this.warnings.push({ position: this.positions.get(occluded), reason });
       }
     }
