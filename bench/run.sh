@@ -252,7 +252,7 @@ json_fields() { # $1 JSON file, then keys: prints the values tab-separated (NA i
 # ---------------------------------------------------------------- steerdns build
 STEERDNS_MAIN=""
 # Node options the installed command uses: the shebang of bin/steerdns.js
-# (`#!/usr/bin/env -S node --max-semi-space-size=4`), so that what is measured is what
+# (`#!/usr/bin/env -S node --max-semi-space-size=4 --expose-gc`), so that what is measured is what
 # `steerdns serve` runs. STEERDNS_NODE_FLAGS (space-separated) overrides it; "" runs plain node.
 if [ -n "${STEERDNS_NODE_FLAGS+set}" ]; then
   read -r -a STEERDNS_NODE_FLAGS <<< "$STEERDNS_NODE_FLAGS"
@@ -267,9 +267,9 @@ needs_steerdns() {
 build_steerdns() {
   # build if dist is missing or older than any file under src/ (or the build config)
   local stale=0
-  if [ ! -f "$ROOT/dist/main.js" ]; then
+  if [ ! -f "$ROOT/dist/steerdns.mjs" ]; then
     stale=1
-  elif [ -n "$(find "$ROOT/src" "$ROOT/tsconfig.json" "$ROOT/tsconfig.build.json" "$ROOT/package.json" -newer "$ROOT/dist/main.js" -print -quit)" ]; then
+  elif [ -n "$(find "$ROOT/src" "$ROOT/tsconfig.json" "$ROOT/scripts/bundle.mjs" "$ROOT/package.json" -newer "$ROOT/dist/steerdns.mjs" -print -quit)" ]; then
     stale=1
   fi
   if [ $stale = 1 ]; then
@@ -292,13 +292,13 @@ build_steerdns() {
   mkdir -p "$HERE/results"
   rm -rf "$SNAPSHOT"
   cp -r "$ROOT/dist" "$SNAPSHOT"
-  STEERDNS_MAIN=$SNAPSHOT/main.js
+  STEERDNS_MAIN=$SNAPSHOT/steerdns.mjs
   {
     echo "steerdns: $(node "$STEERDNS_MAIN" version 2> /dev/null || echo '?')"
     echo "steerdns git: $(git -C "$ROOT" rev-parse --short HEAD 2> /dev/null || echo '?'), $(git --no-optional-locks -C "$ROOT" status --porcelain -- src 2> /dev/null | wc -l) changed/untracked paths under src/ at build time"
     echo "steerdns src sha256 (all src/**/*.ts): $(cd "$ROOT" && find src -type f -name '*.ts' | sort | xargs sha256sum | sha256sum | cut -c1-16)"
     echo "steerdns node flags: ${STEERDNS_NODE_FLAGS[*]:-(none)}"
-    echo "steerdns dist/main.js mtime: $(date -u -r "$ROOT/dist/main.js" '+%Y-%m-%d %H:%M:%S')"
+    echo "steerdns dist/steerdns.mjs mtime: $(date -u -r "$ROOT/dist/steerdns.mjs" '+%Y-%m-%d %H:%M:%S')"
   } >> "$OUT/env.txt"
 }
 

@@ -3,6 +3,7 @@ import { HealthBoard } from './health/board.js';
 import { monitors } from './health/monitors/index.js';
 import { healthStateView, type TargetStates } from './health/view.js';
 import { ConfigError } from './lib/errors.js';
+import { collectLoadGarbage } from './lib/heap.js';
 import type { Logger } from './observability/log.js';
 import { DnsServer } from './server/dns-server.js';
 import { planHealth, type HealthPlan } from './server/health-checks.js';
@@ -123,6 +124,7 @@ export async function startApp(
       agentStateView(l.services.byKey.values(), agents, l.services.staticState),
     );
   let view = compose(current);
+  collectLoadGarbage();
   if (board) {
     board.setChecks(current.health.checks);
     await board.firstRound(current.health.startupGraceMs);
@@ -185,11 +187,13 @@ export async function startApp(
         server.reload(next.config, next.loaded.zones, next.services);
         await followAgentsConfig();
         await api?.follow(next.config.api?.listen);
+        collectLoadGarbage();
         const serials = [...next.loaded.zones.zones.values()].map((zone) => zone.serial);
         log.info({ zones: next.loaded.zones.zones.size, serials }, 'reloaded');
         return true;
       } catch (error) {
         logLoadFailure(log, error, 'reload rejected, still serving the previous configuration');
+        collectLoadGarbage();
         return false;
       }
     },

@@ -1,5 +1,6 @@
 import type { MessageWriter } from '../dns/writer.js';
 import type { LookupResult, PlacedRRset } from '../zone/lookup.js';
+import { rdataOf } from '../zone/zone.js';
 
 /**
  * An answer encoded once, reusable for every query with the same name and type: the
@@ -23,7 +24,7 @@ export interface EncodedAnswer {
 function writeSection(writer: MessageWriter, section: readonly PlacedRRset[]): number {
   let count = 0;
   for (const { owner, rrset, ttl } of section) {
-    for (const rdata of rrset.rdata) {
+    for (const rdata of rdataOf(rrset)) {
       writer.rr(owner, rrset.type, ttl, rdata);
       count++;
     }
@@ -47,7 +48,7 @@ export function encodeAnswer(
   const nscount = writeSection(writer, result.authority);
   const offsets: number[] = [];
   for (const { owner, rrset, ttl } of result.additional) {
-    for (const rdata of rrset.rdata) {
+    for (const rdata of rdataOf(rrset)) {
       offsets.push(writer.length - bodyStart);
       writer.rr(owner, rrset.type, ttl, rdata);
     }

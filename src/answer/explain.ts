@@ -7,6 +7,7 @@ import { parseCidr } from '../lib/ip.js';
 import { SteerdnsError } from '../lib/errors.js';
 import type { Explanation } from '../steering/explain.js';
 import type { ZoneSet } from '../zone/zone-set.js';
+import { rdataOf } from '../zone/zone.js';
 import { steer, type SteeredAnswer, type SteeringDeps } from './steer.js';
 
 /** A question to explain, as an operator writes it. */
@@ -63,7 +64,7 @@ export function explanationOf(
   const answers = fromRecords.concat(
     (result?.answer ?? []).flatMap(({ rrset }) =>
       rrset.type === RRType.A || rrset.type === RRType.AAAA || rrset.type === RRType.CNAME
-        ? rrset.rdata.map((rdata) => rdataToText(rrset.type, Buffer.from(rdata, 'latin1')))
+        ? rdataOf(rrset).map((rdata) => rdataToText(rrset.type, Buffer.from(rdata, 'latin1')))
         : [],
     ),
   );

@@ -1,7 +1,7 @@
 import { Flag } from '../dns/constants.js';
 import type { ParsedQuery } from '../dns/query.js';
 import type { MessageWriter } from '../dns/writer.js';
-import { nodeName, type RRset, type Zone } from '../zone/zone.js';
+import { nodeName, rdataOf, rrsetsOf, type RRset, type Zone } from '../zone/zone.js';
 import { replyFlags } from './reply.js';
 
 /** Bytes of records per AXFR message before a new one is started. */
@@ -14,7 +14,7 @@ function* axfrRecords(zone: Zone): Generator<{ owner: Buffer; rrset: RRset }> {
   yield apex;
   for (const node of zone.nodes.values()) {
     const owner = nodeName(node);
-    for (const rrset of node.rrsets) if (rrset !== zone.soa) yield { owner, rrset };
+    for (const rrset of rrsetsOf(node)) if (rrset !== zone.soa) yield { owner, rrset };
   }
   yield apex;
 }
@@ -45,7 +45,7 @@ export function transferMessages(
   };
   start();
   for (const { owner, rrset } of axfrRecords(zone)) {
-    for (const rdata of rrset.rdata) {
+    for (const rdata of rdataOf(rrset)) {
       if (writer.length > MESSAGE_BUDGET) {
         finish();
         start();

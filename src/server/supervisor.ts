@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { collectLoadGarbage } from '../lib/heap.js';
 import { createBoard, loadAll, logLoadFailure, type ConfigSource } from '../app.js';
 import type { TrackerSettings, TrackerState } from '../health/tracker.js';
 import type { Logger } from '../observability/log.js';
@@ -59,6 +60,7 @@ export async function startSupervisor(
   const workers = new Set<Worker>();
   // Checks run once per node, here; workers receive the results.
   const first = await loadAll(source);
+  collectLoadGarbage();
   let current = first;
   const pending = new Map<string, [string, TrackerState, TrackerSettings]>();
   const lastHealth = new Map<string, string>();
@@ -172,6 +174,8 @@ export async function startSupervisor(
       } catch (error) {
         logLoadFailure(log, error, 'reload rejected, still serving the previous configuration');
         return false;
+      } finally {
+        collectLoadGarbage();
       }
       for (const worker of workers) worker.send({ type: 'reload' } satisfies WorkerMessage);
       return true;

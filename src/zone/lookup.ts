@@ -1,6 +1,16 @@
 import { Rcode, RRType } from '../dns/constants.js';
 import { isSubdomain, wireKey } from '../dns/name.js';
-import { nodeName, rrsetOf, type RRset, type Zone, type ZoneNode } from './zone.js';
+import {
+  firstRdata,
+  nodeName,
+  rdataCount,
+  rdataOf,
+  rrsetOf,
+  rrsetsOf,
+  type RRset,
+  type Zone,
+  type ZoneNode,
+} from './zone.js';
 import type { ZoneSet } from './zone-set.js';
 
 /** An RRset placed in a reply, with the owner and TTL to write (wildcards, negative TTL). */
@@ -106,7 +116,7 @@ function answerFrom(
   const cname = rrsetOf(node, RRType.CNAME);
   if (cname) {
     result.answer.push({ owner, rrset: cname, ttl: cname.ttl });
-    follow(zones, Buffer.from(cname.rdata[0]!, 'latin1'), qtype, result, seen);
+    follow(zones, Buffer.from(firstRdata(cname), 'latin1'), qtype, result, seen);
     return;
   }
   negative(zone, result);
@@ -115,7 +125,7 @@ function answerFrom(
 /** RFC 8482 4.1: answer ANY with one RRset, the lowest type present. */
 function minimalAny(node: ZoneNode): RRset | undefined {
   let best: RRset | undefined;
-  for (const rrset of node.rrsets) if (!best || rrset.type < best.type) best = rrset;
+  for (const rrset of rrsetsOf(node)) if (!best || rrset.type < best.type) best = rrset;
   return best;
 }
 
@@ -142,7 +152,7 @@ function refer(zone: Zone, cut: ZoneNode, result: LookupResult): void {
   const ns = rrsetOf(cut, RRType.NS)!;
   const cutName = nodeName(cut);
   result.authority.push({ owner: cutName, rrset: ns, ttl: ns.ttl });
-  for (const rdata of ns.rdata) {
+  for (const rdata of rdataOf(ns)) {
     const target = Buffer.from(rdata, 'latin1');
     if (!isSubdomain(target, cutName)) continue;
     const glue = zone.nodes.get(wireKey(target));
@@ -151,7 +161,7 @@ function refer(zone: Zone, cut: ZoneNode, result: LookupResult): void {
       const rrset = rrsetOf(glue, type);
       if (rrset && !result.additional.some((placed) => placed.rrset === rrset)) {
         result.additional.push({ owner: nodeName(glue), rrset, ttl: rrset.ttl });
-        result.requiredAdditional += rrset.rdata.length;
+        result.requiredAdditional += rdataCount(rrset);
       }
     }
   }
@@ -170,7 +180,7 @@ function addAdditional(zones: ZoneSet, result: LookupResult): void {
   for (const { rrset } of sources) {
     const offset = targetOffset(rrset.type);
     if (offset < 0) continue;
-    for (const rdata of rrset.rdata) {
+    for (const rdata of rdataOf(rrset)) {
       addAddresses(zones, Buffer.from(rdata, 'latin1').subarray(offset), result);
     }
   }

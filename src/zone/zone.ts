@@ -8,9 +8,26 @@ export interface RRset {
   readonly ttl: number;
   /**
    * RDATA of each record, uncompressed wire form held as latin1 strings: a short string
-   * costs a fraction of a Buffer, which matters for zones of millions of records.
+   * costs a fraction of a Buffer, which matters for zones of millions of records. Most
+   * RRsets hold one record: that one is the string itself, not an array of one (which
+   * would cost more than the record). Read it with {@link rdataOf}.
    */
-  readonly rdata: readonly string[];
+  readonly rdata: string | readonly string[];
+}
+
+/** The records of `rrset` (a new one-element array for a single record: not for the hot path). */
+export function rdataOf(rrset: RRset): readonly string[] {
+  return typeof rrset.rdata === 'string' ? [rrset.rdata] : rrset.rdata;
+}
+
+/** The first (for SOA and CNAME, the only) record of `rrset`. */
+export function firstRdata(rrset: RRset): string {
+  return typeof rrset.rdata === 'string' ? rrset.rdata : rrset.rdata[0]!;
+}
+
+/** How many records `rrset` holds. */
+export function rdataCount(rrset: RRset): number {
+  return typeof rrset.rdata === 'string' ? 1 : rrset.rdata.length;
 }
 
 /** One name in a zone: its RRsets, or none for an empty non-terminal. */
@@ -22,8 +39,11 @@ export interface ZoneNode {
    * when the name has no upper case, so it usually costs nothing. See {@link nodeName}.
    */
   readonly name: string;
-  /** Few per name, so a short array beats a map in both memory and speed. */
-  readonly rrsets: readonly RRset[];
+  /**
+   * Few per name, so a short array beats a map in both memory and speed; a name with a
+   * single RRset (most of a large zone) holds it directly. Read it with {@link rrsetsOf}.
+   */
+  readonly rrsets: RRset | readonly RRset[];
   /**
    * The delegation (zone cut) at or above this node, below the apex; undefined for
    * authoritative names. A cut node itself has `cut === this`.
@@ -36,10 +56,21 @@ export function nodeName(node: ZoneNode): Buffer {
   return Buffer.from(node.name, 'latin1');
 }
 
+/** The RRsets of `node` (a new one-element array for a single RRset: not for the hot path). */
+export function rrsetsOf(node: ZoneNode): readonly RRset[] {
+  return isSingle(node.rrsets) ? [node.rrsets] : node.rrsets;
+}
+
+function isSingle<T extends RRset>(rrsets: T | readonly T[]): rrsets is T {
+  return !Array.isArray(rrsets);
+}
+
 /** The RRset of `type` at `node`, if any. */
 export function rrsetOf(node: ZoneNode | undefined, type: number): RRset | undefined {
   if (!node) return undefined;
-  for (const rrset of node.rrsets) if (rrset.type === type) return rrset;
+  const rrsets = node.rrsets;
+  if (isSingle(rrsets)) return rrsets.type === type ? rrsets : undefined;
+  for (const rrset of rrsets) if (rrset.type === type) return rrset;
   return undefined;
 }
 
@@ -76,13 +107,13 @@ type PositionedRecord = ResourceRecord & { readonly position?: SourcePosition };
 interface MutableRRset {
   type: number;
   ttl: number;
-  rdata: string[];
+  rdata: string | string[];
 }
 
 interface MutableNode {
   key: string;
   name: string;
-  rrsets: MutableRRset[];
+  rrsets: MutableRRset | MutableRRset[];
   cut: ZoneNode | undefined;
 }
 
@@ -92,8 +123,12 @@ class ZoneBuilder {
   readonly nodes = new Map<string, MutableNode>();
   readonly errors: ZoneProblem[] = [];
   readonly warnings: ZoneProblem[] = [];
-  /** Where each RRset was first written; only kept while building, for messages. */
-  private readonly positions = new Map<MutableRRset, SourcePosition | undefined>();
+  /**
+   * Where each RRset other than A and AAAA was first written, for messages; only kept
+   * while building. Addresses never need one (no check below names them), and skipping
+   * them spares a large zone an entry per name that would only become garbage.
+   */
+  private readonly positions = new Map<RRset, SourcePosition | undefined>();
   private readonly origin: Buffer;
   private readonly originKey: string;
   private lastName: Buffer | undefined;
@@ -109,20 +144,18 @@ class ZoneBuilder {
     if (!node) return;
     this.lastName = rr.name;
     this.lastNode = node;
-    let rrset: MutableRRset | undefined;
-    for (const candidate of node.rrsets) if (candidate.type === rr.type) rrset = candidate;
+    const rrset = rrsetOf(node, rr.type) as MutableRRset | undefined;
     const rdata = rr.rdata.toString('latin1');
     if (!rrset) {
-      const created: MutableRRset = {
-        type: rr.type,
-        ttl: rr.ttl,
-        rdata: [rdata],
-      };
-      node.rrsets.push(created);
-      this.positions.set(created, rr.position);
+      const created: MutableRRset = { type: rr.type, ttl: rr.ttl, rdata };
+      // A new array each time, exact in size: push would make room for 17 (see trim).
+      const rrsets = node.rrsets;
+      if (isSingle(rrsets)) node.rrsets = [rrsets, created];
+      else node.rrsets = rrsets.length === 0 ? created : [...rrsets, created];
+      if (rr.type !== RRType.A && rr.type !== RRType.AAAA) this.positions.set(created, rr.position);
       return;
     }
-    if (rrset.rdata.includes(rdata)) {
+    if (rrset.rdata === rdata || (typeof rrset.rdata !== 'string' && rrset.rdata.includes(rdata))) {
       this.warnings.push({
         position: rr.position,
         reason: `duplicate record ${nameToText(rr.name)} ignored`,
@@ -143,7 +176,8 @@ class ZoneBuilder {
         reason: `more than one ${what} at ${nameToText(rr.name)}`,
       });
     }
-    rrset.rdata.push(rdata);
+    if (typeof rrset.rdata === 'string') rrset.rdata = [rrset.rdata, rdata];
+    else rrset.rdata.push(rdata);
   }
 
   declare(name: Buffer): void {
@@ -177,7 +211,7 @@ class ZoneBuilder {
   /** Checks each name: SOA only at the apex and only one, CNAME alone. */
   private check(): void {
     for (const node of this.nodes.values()) {
-      const types = node.rrsets.map((rrset) => rrset.type);
+      const types = rrsetsOf(node).map((rrset) => rrset.type);
       const soa = rrsetOf(node, RRType.SOA) as MutableRRset | undefined;
       if (soa && node.key !== this.originKey) {
         const reason = `SOA at ${nameToText(nodeName(node))}, which is not the zone apex`;
@@ -209,7 +243,7 @@ class ZoneBuilder {
     this.markCuts();
     this.positions.clear();
     this.trim();
-    const soaRdata = Buffer.from(soa.rdata[0]!, 'latin1');
+    const soaRdata = Buffer.from(firstRdata(soa), 'latin1');
     const zone: Zone = {
       origin: Buffer.from(origin),
       key: this.originKey,
@@ -224,16 +258,14 @@ class ZoneBuilder {
   }
 
   /**
-   * Replaces the arrays grown by push (room for 17 entries after the first push) with
-   * exact-size copies: most names hold one RRset of one record, and in a zone of millions
-   * of names the spare room was the largest part of each name's memory.
+   * Replaces the record arrays grown by push (room for 17 entries after the first push)
+   * with exact-size copies. Most RRsets hold one record and never grew; in a zone of
+   * millions of names, the spare room would be the largest part of each name's memory.
    */
   private trim(): void {
-    for (const node of this.nodes.values()) {
-      node.rrsets = node.rrsets.slice();
-      for (const rrset of node.rrsets)
-        if (rrset.rdata.length > 1) rrset.rdata = rrset.rdata.slice();
-    }
+    for (const node of this.nodes.values())
+      for (const rrset of rrsetsOf(node) as MutableRRset[])
+        if (typeof rrset.rdata !== 'string') rrset.rdata = rrset.rdata.slice();
   }
 
   /** Sets `cut` on delegation points and on every name below one. */
@@ -248,7 +280,7 @@ class ZoneBuilder {
     };
     for (const node of this.nodes.values()) {
       if (cutOf(node) === undefined || node.cut === node) continue;
-      const occluded = node.rrsets.find((r) => r.type !== RRType.A && r.type !== RRType.AAAA);
+      const occluded = rrsetsOf(node).find((r) => r.type !== RRType.A && r.type !== RRType.AAAA);
       if (occluded) {
         const reason = `${nameToText(nodeName(node))} is below a delegation; only glue addresses are used`;
         this.warnings.push({ position: this.positions.get(occluded), reason });

@@ -74,6 +74,11 @@ export interface StartOptions {
   readonly readyTimeoutMs?: number;
   /** Script to run instead of `src/main.ts`, relative to `cwd` (helpers' self-tests). */
   readonly entry?: string;
+  /**
+   * An executable to run as it is, relative to `cwd`, instead of `node --import tsx ENTRY`:
+   * `bin/steerdns.js` runs the installed command (the bundle, with its shebang's options).
+   */
+  readonly executable?: string;
   /** Keep about this many recent stdout lines (at most twice as many). @default 100000 */
   readonly maxLogLines?: number;
 }
@@ -186,15 +191,14 @@ export async function startServer(
   if (opts.addListen !== false && !expanded.includes('--listen')) {
     expanded.push('--listen', `127.0.0.1:${port}`);
   }
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', opts.entry ?? 'src/main.ts', ...expanded],
-    {
-      cwd: opts.cwd ?? REPO_ROOT,
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const [command, commandArgs] = opts.executable
+    ? [resolve(opts.cwd ?? REPO_ROOT, opts.executable), expanded]
+    : [process.execPath, ['--import', 'tsx', opts.entry ?? 'src/main.ts', ...expanded]];
+  const child = spawn(command, commandArgs, {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const server = wrap(child, port, opts.readyHost ?? '127.0.0.1', opts.maxLogLines ?? 100_000);
   try {
     await waitReady(
