@@ -88,8 +88,10 @@ export const persistence = definePolicy({
         const kept =
           remembered === undefined ? undefined : candidates.find((m) => m.id === remembered);
         if (kept) {
-          const notes = ctx.explain ? [`${key} stays on ${kept.id}`] : undefined;
-          return { candidates: chosenFirst(candidates, kept), scope, ...(notes ? { notes } : {}) };
+          const ordered = chosenFirst(candidates, kept);
+          // Fixed-shape literals: a spread into the result would cost more than the lookup.
+          if (!ctx.explain) return { candidates: ordered, scope };
+          return { candidates: ordered, scope, notes: [`${key} stays on ${kept.id}`] };
         }
         const chosen = candidates[0]!;
         store.set(key, {
@@ -98,13 +100,10 @@ export const persistence = definePolicy({
           lastSeen: ctx.now,
           hits: 1,
         });
+        if (!ctx.explain) return { candidates, scope };
         const why =
           remembered === undefined ? 'new or expired' : `${remembered} no longer eligible`;
-        return {
-          candidates,
-          scope,
-          ...(ctx.explain ? { notes: [`${key} ${why}: now ${chosen.id}`] } : {}),
-        };
+        return { candidates, scope, notes: [`${key} ${why}: now ${chosen.id}`] };
       },
     };
   },

@@ -19,11 +19,15 @@ export const up = definePolicy({
         if (state.up === false) kept ??= candidates.slice(0, i);
         else kept?.push(member);
       }
-      const notes = ctx.explain
-        ? candidates.filter((m) => !(kept ?? candidates).includes(m)).map((m) => `${m.id} is down`)
-        : undefined;
-      const result = { candidates: kept ?? candidates, ...(notes ? { notes } : {}) };
-      return maxTtl === undefined ? result : { ...result, maxTtl };
+      const result = kept ?? candidates;
+      if (ctx.explain) {
+        const notes = candidates.filter((m) => !result.includes(m)).map((m) => `${m.id} is down`);
+        return maxTtl === undefined
+          ? { candidates: result, notes }
+          : { candidates: result, notes, maxTtl };
+      }
+      // Object literals of a fixed shape: spreading into one costs more than the whole check.
+      return maxTtl === undefined ? { candidates: result } : { candidates: result, maxTtl };
     },
   }),
 });
