@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { collectLoadGarbage } from '../lib/heap.js';
-import { createBoard, loadAll, logLoadFailure, type ConfigSource } from '../app.js';
+import { createBoard, loadAll, logLoadFailure, type ConfigSource, type Loaded } from '../app.js';
+import { wireKey } from '../dns/name.js';
 import type { TrackerSettings, TrackerState } from '../health/tracker.js';
 import type { Logger } from '../observability/log.js';
 import {
@@ -12,7 +13,7 @@ import {
 } from './agents.js';
 import { healthStateView } from '../health/view.js';
 import { PersistenceStores } from '../steering/persistence-store.js';
-import { loadServices } from './load-services.js';
+import { loadServices, serviceNames } from './load-services.js';
 import { memberStatus, type MemberStatus } from './member-status.js';
 import { StatusApiHolder } from './status-api.js';
 
@@ -46,6 +47,20 @@ export class WorkerStartError extends Error {
 const STOP_GRACE_MS = 10_000;
 
 /**
+ * What the primary keeps of a load. It validates configurations and serves the status
+ * interface but never answers queries, so of the zones it keeps only what placing the
+ * services needs: with a large zone, the primary would otherwise hold one more copy of
+ * it than there are workers.
+ */
+function outlined(loaded: Loaded): Loaded {
+  const zones = loaded.loaded.zones.outline(
+    serviceNames(loaded.config).map((name) => wireKey(name)),
+  );
+  const { services } = loadServices(loaded.config, zones);
+  return { ...loaded, loaded: { ...loaded.loaded, zones }, services };
+}
+
+/**
  * Forks `count` workers that share the listening sockets (UDP handles are shared by
  * cluster; TCP is accepted by the workers themselves), restarts a worker that dies, and
  * resolves once all of them are answering.
@@ -59,8 +74,10 @@ export async function startSupervisor(
   let stopping = false;
   const workers = new Set<Worker>();
   // Checks run once per node, here; workers receive the results.
-  const first = await loadAll(source);
-  collectLoadGarbage();
+  // Nothing keeps the full load: only its outline (see `outlined`).
+  const first = outlined(await loadAll(source));
+  // On the next turn: until this frame moves on, it still holds the full load.
+  setImmediate(collectLoadGarbage);
   let current = first;
   const pending = new Map<string, [string, TrackerState, TrackerSettings]>();
   const lastHealth = new Map<string, string>();
@@ -170,12 +187,12 @@ export async function startSupervisor(
         board.setChecks(next.health.checks);
         await followAgentsConfig(next.config);
         await api.follow(next.config.api?.listen);
-        current = next;
+        current = outlined(next);
       } catch (error) {
         logLoadFailure(log, error, 'reload rejected, still serving the previous configuration');
         return false;
       } finally {
-        collectLoadGarbage();
+        setImmediate(collectLoadGarbage);
       }
       for (const worker of workers) worker.send({ type: 'reload' } satisfies WorkerMessage);
       return true;

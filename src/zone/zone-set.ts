@@ -1,4 +1,4 @@
-import type { Zone } from './zone.js';
+import type { Zone, ZoneNode } from './zone.js';
 
 /**
  * The zones a server is authoritative for, as one immutable snapshot. A name belongs to
@@ -9,6 +9,30 @@ export class ZoneSet {
 
   constructor(zones: readonly Zone[]) {
     this.zones = new Map(zones.map((zone) => [zone.key, zone]));
+  }
+
+  /**
+   * This set reduced to what placing names in it needs: of each zone, its apex and the
+   * names whose keys are in `keys` (with their RRsets and their delegation). A
+   * multi-worker server's primary, which never answers queries, keeps this instead of
+   * every record.
+   */
+  outline(keys: Iterable<string>): ZoneSet {
+    const kept = new Map<string, Map<string, ZoneNode>>();
+    for (const zone of this.zones.values()) {
+      const apex = zone.nodes.get(zone.key);
+      kept.set(zone.key, new Map(apex ? [[zone.key, apex]] : []));
+    }
+    for (const key of keys) {
+      const zone = this.findZone(key);
+      const node = zone?.nodes.get(key);
+      if (zone && node) kept.get(zone.key)?.set(key, node);
+    }
+    const zones = [...this.zones.values()].map((zone): Zone => ({
+      ...zone,
+      nodes: kept.get(zone.key) ?? new Map<string, ZoneNode>(),
+    }));
+    return new ZoneSet(zones);
   }
 
   /** The most specific zone containing the name with key `key`, or undefined. */
