@@ -127,4 +127,25 @@ describe('AgentRegistry', () => {
     assert.equal(registry.snapshot().nodes.length, 0);
     assert.equal(registry.snapshot().membership, '');
   });
+
+  test('reconfigure keeps the nodes; a previous key is accepted until it is dropped', () => {
+    const { registry, announce } = setup(3);
+    const next = Buffer.alloc(32, 9);
+    assert.equal(announce().accepted, true);
+    const snapshot = registry.snapshot();
+    registry.reconfigure({ key: next, previousKey: KEY, missedIntervals: 3, maxSkewMs: 30_000 });
+    // Nothing changed for the answer path: the same snapshot object.
+    assert.equal(registry.snapshot(), snapshot);
+    assert.equal(announce({}, KEY).accepted, true);
+    assert.equal(announce({ node: 'web-2', epoch: '00000000000000bb' }, next).accepted, true);
+    registry.reconfigure({ key: next, missedIntervals: 3, maxSkewMs: 30_000 });
+    assert.deepEqual(announce({}, KEY), { accepted: false, reason: 'bad-mac' });
+    assert.equal(announce({}, next).accepted, true);
+    assert.deepEqual(
+      registry.snapshot().nodes.map((n) => n.node),
+      ['web-1', 'web-2'],
+    );
+    const other = Buffer.alloc(32, 3);
+    assert.equal(announce({}, other).accepted, false);
+  });
 });

@@ -47,6 +47,8 @@ export type ReceiveOutcome =
 /** Options of an {@link AgentRegistry}. */
 export interface AgentRegistryOptions {
   readonly key: Buffer;
+  /** A second key accepted too, while agents move to `key` (a key rotation). */
+  readonly previousKey?: Buffer | undefined;
   /** A node silent for this many of its own intervals is removed. */
   readonly missedIntervals: number;
   readonly maxSkewMs: number;
@@ -70,16 +72,29 @@ export class AgentRegistry {
   /** Datagrams accepted, and rejected by reason. */
   readonly counts = new Map<'accepted' | RejectReason, number>();
 
-  private readonly options: AgentRegistryOptions;
+  private options: AgentRegistryOptions;
 
   constructor(options: AgentRegistryOptions) {
     this.options = options;
     this.guard = new ReplayGuard({ maxSkewMs: options.maxSkewMs, now: options.now });
   }
 
+  /**
+   * Takes new keys and limits (a reload). The nodes heard stay: a node is only dropped by
+   * going silent, so rotating the key does not empty the pools. A new `missedIntervals`
+   * applies from each node's next announcement.
+   */
+  reconfigure(options: Omit<AgentRegistryOptions, 'now'>): void {
+    this.options = { ...options, now: this.options.now };
+    this.guard.setMaxSkew(options.maxSkewMs);
+  }
+
   /** Takes one datagram. */
   receive(bytes: Buffer): ReceiveOutcome {
-    const decoded = decodeAnnouncement(bytes, this.options.key);
+    let decoded = decodeAnnouncement(bytes, this.options.key);
+    const previous = this.options.previousKey;
+    if (!decoded.ok && decoded.reason === 'bad-mac' && previous)
+      decoded = decodeAnnouncement(bytes, previous);
     if (!decoded.ok) return this.reject(decoded.reason, decoded.detail);
     const verdict = this.guard.accept(decoded.announcement);
     if (!verdict.ok) return this.reject(verdict.reason);

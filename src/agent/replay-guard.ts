@@ -48,7 +48,7 @@ interface NodeState {
  * more than `maxNodes` nodes announce within one skew window.
  */
 export class ReplayGuard {
-  private readonly maxSkewMs: number;
+  private maxSkewMs: number;
   private readonly now: () => number;
   private readonly maxNodes: number;
   // Map iteration order is insertion order: re-inserting on accept makes it an LRU.
@@ -58,6 +58,10 @@ export class ReplayGuard {
     this.maxSkewMs = options.maxSkewMs ?? 30_000;
     this.now = options.now ?? Date.now;
     this.maxNodes = Math.max(1, options.maxNodes ?? 100_000);
+  }
+  /** Changes the accepted clock skew (a reload); the sequence numbers seen are kept. */
+  setMaxSkew(maxSkewMs: number): void {
+    this.maxSkewMs = maxSkewMs;
   }
 
   /** Number of nodes remembered. */

@@ -38,6 +38,8 @@ export interface AgentsConfig {
   readonly keyFile: string;
   /** The shared HMAC key, read when the configuration is loaded. */
   readonly key: Buffer;
+  /** A second key still accepted during a key rotation (`previousKeyFile`). */
+  readonly previousKey?: Buffer | undefined;
   /** A node silent for this many of its announced intervals is removed. */
   readonly missedIntervals: number;
   readonly maxSkewMs: number;
@@ -172,6 +174,24 @@ function resolveZone(
   };
 }
 
+function readAgentKey(
+  path: string,
+  field: 'keyFile' | 'previousKeyFile',
+  source: YamlSource,
+  problems: Problem[],
+): Buffer {
+  try {
+    return readKeyFile(path);
+  } catch (error) {
+    problems.push({
+      file: source.file,
+      line: source.lineOf(['agents', field]),
+      reason: `agents.${field}: ${(error as Error).message}`,
+    });
+    return Buffer.alloc(0);
+  }
+}
+
 function resolveAgents(
   agents: ConfigFile['agents'],
   source: YamlSource,
@@ -210,20 +230,21 @@ function resolveAgents(
     });
   }
   const keyFile = resolve(dirname(source.file), agents.keyFile);
-  let key: Buffer = Buffer.alloc(0);
-  try {
-    key = readKeyFile(keyFile);
-  } catch (error) {
-    problems.push({
-      file: source.file,
-      line: source.lineOf(['agents', 'keyFile']),
-      reason: `agents.keyFile: ${(error as Error).message}`,
-    });
-  }
+  const key = readAgentKey(keyFile, 'keyFile', source, problems);
+  const previousKey =
+    agents.previousKeyFile === undefined
+      ? undefined
+      : readAgentKey(
+          resolve(dirname(source.file), agents.previousKeyFile),
+          'previousKeyFile',
+          source,
+          problems,
+        );
   return {
     listen,
     keyFile,
     key,
+    ...(previousKey === undefined ? {} : { previousKey }),
     missedIntervals: agents.missed ?? 3,
     maxSkewMs: parseDuration(agents.maxSkew ?? 30_000) ?? 30_000,
     ...(iface === undefined ? {} : { multicastInterface: iface }),

@@ -323,6 +323,13 @@ export const ConfigSchema = Type.Object(
             minLength: 1,
             description: 'the shared HMAC key, relative to this file',
           }),
+          previousKeyFile: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description:
+                'a second key still accepted while agents move to keyFile (key rotation), relative to this file',
+            }),
+          ),
           missed: Type.Optional(
             Type.Integer({
               minimum: 1,

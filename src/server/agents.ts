@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { addressAndZone, interfaceFor, isMulticastGroup, zoneProblem } from '../agent/multicast.js';
 import {
   AgentRegistry,
+  type AgentRegistryOptions,
   NO_AGENTS,
   type AgentSnapshot,
   type AnnouncedNode,
@@ -97,7 +98,7 @@ export async function startAgentListener(
   now: () => number = Date.now,
 ): Promise<AgentListener> {
   let config = initial;
-  let registry = newRegistry(config, now);
+  const registry = newRegistry(config, now);
   let batchTimer: NodeJS.Timeout | undefined;
   const publish = (): void => {
     clearTimeout(batchTimer);
@@ -143,11 +144,9 @@ export async function startAgentListener(
         for (const socket of sockets) socket.close();
         sockets = fresh;
       }
-      if (!next.key.equals(config.key) || next.missedIntervals !== config.missedIntervals) {
-        // Nodes come back with their next announcement under the new key.
-        registry = newRegistry(next, now);
-        publish();
-      }
+      // The nodes heard stay (a key rotation must not empty the pools); one that cannot
+      // announce under the new keys goes silent and is removed as any other.
+      registry.reconfigure(registryOptions(next));
       config = next;
     },
     async close() {
@@ -167,13 +166,17 @@ export async function startAgentListener(
   };
 }
 
-function newRegistry(config: AgentsConfig, now: () => number): AgentRegistry {
-  return new AgentRegistry({
+function registryOptions(config: AgentsConfig): Omit<AgentRegistryOptions, 'now'> {
+  return {
     key: config.key,
+    previousKey: config.previousKey,
     missedIntervals: config.missedIntervals,
     maxSkewMs: config.maxSkewMs,
-    now,
-  });
+  };
+}
+
+function newRegistry(config: AgentsConfig, now: () => number): AgentRegistry {
+  return new AgentRegistry({ ...registryOptions(config), now });
 }
 
 function logChange(log: Logger, node: AnnouncedNode, change: string): void {
