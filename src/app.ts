@@ -1,4 +1,5 @@
 import type { ServerConfig } from './config/load.js';
+import { hostPort } from './lib/ip.js';
 import { HealthBoard } from './health/board.js';
 import { monitors } from './health/monitors/index.js';
 import { healthStateView, type TargetStates } from './health/view.js';
@@ -171,7 +172,7 @@ export async function startApp(
   await api?.follow(current.config.api?.listen);
   log.info(
     {
-      listen: current.config.listen.map((l) => `${l.host}:${l.port}`),
+      listen: current.config.listen.map((l) => hostPort(l.host, l.port)),
       zones: current.loaded.zones.zones.size,
       checks: current.health.checks.length,
     },

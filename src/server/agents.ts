@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { hostPort } from '../lib/ip.js';
 import { isIP } from 'node:net';
 import { addressAndZone, interfaceFor, isMulticastGroup, zoneProblem } from '../agent/multicast.js';
 import {
@@ -52,7 +53,7 @@ async function bind(config: AgentsConfig, onMessage: (bytes: Buffer) => void): P
     for (const { host, port } of config.listen) {
       const group = isMulticastGroup(host);
       const zone = zoneProblem(host);
-      if (zone !== undefined) throw notAvailable(`agents.listen ${host}:${port}: ${zone}`);
+      if (zone !== undefined) throw notAvailable(`agents.listen ${hostPort(host, port)}: ${zone}`);
       const socket = createSocket({
         type: isIP(addressAndZone(host).address) === 6 ? 'udp6' : 'udp4',
         reuseAddr: group,
@@ -73,7 +74,7 @@ async function bind(config: AgentsConfig, onMessage: (bytes: Buffer) => void): P
           socket.addMembership(address, iface);
         } catch (error) {
           throw notAvailable(
-            `agents.listen ${host}:${port}: cannot join the group${iface === undefined ? '' : ` on ${iface}`}: ${(error as Error).message}`,
+            `agents.listen ${hostPort(host, port)}: cannot join the group${iface === undefined ? '' : ` on ${iface}`}: ${(error as Error).message}`,
             error,
           );
         }
@@ -132,7 +133,7 @@ export async function startAgentListener(
   }, SWEEP_MS);
   sweeper.unref();
   log.info(
-    { listen: config.listen.map((l) => `${l.host}:${l.port}`) },
+    { listen: config.listen.map((l) => hostPort(l.host, l.port)) },
     'receiving agent announcements',
   );
   return {

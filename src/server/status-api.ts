@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { hostPort } from '../lib/ip.js';
 import type { ListenAddress } from '../config/load.js';
 import type { Logger } from '../observability/log.js';
 import type { MemberStatus } from './member-status.js';
@@ -48,7 +49,7 @@ export async function startStatusApi(
       resolve();
     });
   });
-  log.info({ api: `${listen.host}:${listen.port}` }, 'operator interface: GET /status');
+  log.info({ api: hostPort(listen.host, listen.port) }, 'operator interface: GET /status');
   return {
     listen,
     close: () =>
