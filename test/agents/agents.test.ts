@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encodeAnnouncement, readKeyFile } from '../../src/agent/announcement.js';
+import {
+  startAgentProcess,
+  stopAgentProcess,
+  stopAllAgentProcesses,
+} from '../helpers/agent-process.js';
 import { query } from '../helpers/dns-client.js';
 import {
   freePort,
@@ -19,7 +24,6 @@ import {
 
 const KEY_FILE = resolve(REPO_ROOT, 'examples/agent.key');
 const INTERVAL_MS = 300;
-const agents = new Set<ChildProcess>();
 
 interface Setup {
   readonly server: ServerProcess;
@@ -44,42 +48,13 @@ async function startWithAgents(workers: number): Promise<Setup> {
 }
 
 function startAgent(agentPort: number, node: string, address: string, load: number): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/main.ts',
-      'agent',
-      '--to',
-      `127.0.0.1:${agentPort}`,
-      '--key-file',
-      KEY_FILE,
-      '--service',
-      'app.example.org',
-      '--address',
-      address,
-      '--node',
-      node,
-      '--interval',
-      `${INTERVAL_MS}ms`,
-      '--load-command',
-      `echo ${load}`,
-    ],
-    { cwd: REPO_ROOT, stdio: 'ignore' },
-  );
-  agents.add(child);
-  child.once('exit', () => agents.delete(child));
-  return child;
-}
-
-function stopAgent(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    child.once('exit', () => {
-      done();
-    });
-    child.kill(signal);
+  return startAgentProcess({
+    port: agentPort,
+    keyFile: KEY_FILE,
+    node,
+    address,
+    load,
+    intervalMs: INTERVAL_MS,
   });
 }
 
@@ -106,7 +81,7 @@ const same = (seen: Set<string>, ...expected: string[]): boolean =>
   seen.size === expected.length && expected.every((a) => seen.has(a));
 
 after(async () => {
-  await Promise.all([...agents].map((child) => stopAgent(child, 'SIGKILL')));
+  await stopAllAgentProcesses();
 });
 
 describe('agents announce, join, drain and leave (one worker)', () => {
@@ -156,7 +131,7 @@ describe('agents announce, join, drain and leave (one worker)', () => {
       (_e, line) => line.includes('app2') && line.includes('enabled again'),
       3000,
     );
-    await stopAgent(app2, 'SIGKILL');
+    await stopAgentProcess(app2, 'SIGKILL');
     const gone = await within(5000, async () => same(await answers(setup.server, 3), '127.0.0.21'));
     assert.ok(gone <= 3 * INTERVAL_MS + 200, `out after ${gone.toFixed(0)} ms`);
     await setup.server.waitForLog((_e, line) => line.includes('app2') && line.includes('removed'));
@@ -216,7 +191,7 @@ describe('agents announce, join, drain and leave (one worker)', () => {
       .filter((line) => line.includes('joined'))
       .join('\n');
     assert.doesNotMatch(joined, /evil|"old"/);
-    await stopAgent(app1);
+    await stopAgentProcess(app1);
   });
 });
 
@@ -234,7 +209,7 @@ describe('agents with two workers: the primary hears them, every worker answers 
     const node = startAgent(setup.agentPort, 'w1', '127.0.0.31', 5);
     // Many queries, so that both workers answer some of them.
     await within(10_000, async () => same(await answers(setup.server, 20), '127.0.0.31'));
-    await stopAgent(node, 'SIGKILL');
+    await stopAgentProcess(node, 'SIGKILL');
     await within(5000, async () => (await answers(setup.server, 20)).size === 0);
   });
 });

@@ -5,11 +5,11 @@
  * processes, reloads by SIGHUP.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { startAgentProcess, stopAllAgentProcesses } from '../helpers/agent-process.js';
 import { query } from '../helpers/dns-client.js';
 import {
   freePort,
@@ -20,38 +20,10 @@ import {
 } from '../helpers/server-process.js';
 
 const INTERVAL_MS = 300;
-const agents = new Set<ChildProcess>();
-
-after(() => {
-  for (const child of agents) child.kill('SIGKILL');
-});
+after(stopAllAgentProcesses);
 
 function startAgent(port: number, keyFile: string, address: string, node: string): void {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/main.ts',
-      'agent',
-      '--to',
-      `127.0.0.1:${port}`,
-      '--key-file',
-      keyFile,
-      '--service',
-      'app.example.org',
-      '--address',
-      address,
-      '--node',
-      node,
-      '--interval',
-      `${INTERVAL_MS}ms`,
-      '--load-command',
-      'echo 10',
-    ],
-    { cwd: REPO_ROOT, stdio: 'ignore' },
-  );
-  agents.add(child);
+  startAgentProcess({ port, keyFile, address, node, intervalMs: INTERVAL_MS, load: 10 });
 }
 
 async function answered(server: ServerProcess): Promise<Set<string>> {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { startAgentProcess } from '../helpers/agent-process.js';
 import { resolve, join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
@@ -66,31 +67,14 @@ services:
     addListen: false,
     readyName: 'example.org',
   });
-  agent = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/main.ts',
-      'agent',
-      '--to',
-      `127.0.0.1:${agentPort}`,
-      '--key-file',
-      KEY_FILE,
-      '--service',
-      'app.example.org',
-      '--address',
-      '127.0.0.21',
-      '--node',
-      'app1',
-      '--interval',
-      '300ms',
-      '--load-command',
-      'echo 42',
-      '--drain',
-    ],
-    { cwd: REPO_ROOT, stdio: 'ignore' },
-  );
+  agent = startAgentProcess({
+    port: agentPort,
+    keyFile: KEY_FILE,
+    node: 'app1',
+    address: '127.0.0.21',
+    load: 42,
+    drain: true,
+  });
   await server.waitForLog(
     (_e, line) => line.includes('agent app1') && line.includes('joined'),
     15_000,
