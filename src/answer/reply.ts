@@ -144,21 +144,36 @@ export function recordsReply(
   for (const data of rdata) size += 12 + data.length;
   if (size > limit) return emptyReply(q, msg, 0, Flag.TC | Flag.AA, payload);
   const out = Buffer.allocUnsafe(size);
-  out.writeUInt16BE(q.id, 0);
-  out.writeUInt16BE(replyFlags(q) | Flag.AA, 2);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt16BE(rdata.length, 6);
-  out.writeUInt32BE(q.edns ? 1 : 0, 8);
-  msg.copy(out, 12, 12, q.questionEnd);
+  // Byte stores and TypedArray#set, as in answerReply: this runs once per steered query.
+  const flags = replyFlags(q) | Flag.AA;
+  out[0] = q.id >> 8;
+  out[1] = q.id & 0xff;
+  out[2] = flags >> 8;
+  out[3] = flags & 0xff;
+  out[4] = 0;
+  out[5] = 1;
+  out[6] = rdata.length >> 8;
+  out[7] = rdata.length & 0xff;
+  out[8] = 0;
+  out[9] = 0;
+  out[10] = 0;
+  out[11] = q.edns ? 1 : 0;
+  for (let i = 12; i < q.questionEnd; i++) out[i] = msg[i]!;
   let o = 12 + qlen;
   for (const data of rdata) {
     out[o] = 0xc0;
     out[o + 1] = 0x0c;
-    out.writeUInt16BE(type, o + 2);
-    out.writeUInt16BE(1, o + 4);
-    out.writeUInt32BE(ttl, o + 6);
-    out.writeUInt16BE(data.length, o + 10);
-    data.copy(out, o + 12);
+    out[o + 2] = type >> 8;
+    out[o + 3] = type & 0xff;
+    out[o + 4] = 0;
+    out[o + 5] = 1;
+    out[o + 6] = ttl >>> 24;
+    out[o + 7] = (ttl >>> 16) & 0xff;
+    out[o + 8] = (ttl >>> 8) & 0xff;
+    out[o + 9] = ttl & 0xff;
+    out[o + 10] = data.length >> 8;
+    out[o + 11] = data.length & 0xff;
+    out.set(data, o + 12);
     o += 12 + data.length;
   }
   if (q.edns) writeOpt(out, o, q, payload, 0, ecsScope);
