@@ -188,14 +188,15 @@ export async function startApp(
         server.reload(next.config, next.loaded.zones, next.services);
         await followAgentsConfig();
         await api?.follow(next.config.api?.listen);
-        collectLoadGarbage();
         const serials = [...next.loaded.zones.zones.values()].map((zone) => zone.serial);
         log.info({ zones: next.loaded.zones.zones.size, serials }, 'reloaded');
         return true;
       } catch (error) {
         logLoadFailure(log, error, 'reload rejected, still serving the previous configuration');
-        collectLoadGarbage();
         return false;
+      } finally {
+        // The old snapshot, or the rejected load, is garbage now either way.
+        collectLoadGarbage();
       }
     },
     state: () => view,

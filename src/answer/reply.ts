@@ -69,6 +69,35 @@ export function emptyReply(
 }
 
 /**
+ * Writes the header and copies the question (byte for byte) into `out`. Byte stores: the
+ * Buffer helpers validate their arguments on every call, which costs more than the copy
+ * itself at these sizes, and this runs once per answered query.
+ */
+function writeHead(
+  out: Buffer,
+  q: ParsedQuery,
+  msg: Buffer,
+  flags: number,
+  ancount: number,
+  nscount: number,
+  arcount: number,
+): void {
+  out[0] = q.id >> 8;
+  out[1] = q.id & 0xff;
+  out[2] = flags >> 8;
+  out[3] = flags & 0xff;
+  out[4] = 0;
+  out[5] = 1;
+  out[6] = ancount >> 8;
+  out[7] = ancount & 0xff;
+  out[8] = nscount >> 8;
+  out[9] = nscount & 0xff;
+  out[10] = arcount >> 8;
+  out[11] = arcount & 0xff;
+  for (let i = 12; i < q.questionEnd; i++) out[i] = msg[i]!;
+}
+
+/**
  * A reply carrying an encoded answer. Additional records that do not fit `limit` are left
  * out (RFC 2181 9); when the answer, authority or required glue does not fit, the reply is
  * sent empty with TC set.
@@ -99,23 +128,8 @@ export function answerReply(
     }
   }
   const out = Buffer.allocUnsafe(fixed + bodyLength);
-  // Byte stores and TypedArray#set: the Buffer helpers validate arguments on every call,
-  // which costs more than the copy itself at these sizes (this runs once per query).
   const flags = replyFlags(q) | (answer.authoritative ? Flag.AA : 0) | answer.rcode;
-  const additional = arcount + (q.edns ? 1 : 0);
-  out[0] = q.id >> 8;
-  out[1] = q.id & 0xff;
-  out[2] = flags >> 8;
-  out[3] = flags & 0xff;
-  out[4] = 0;
-  out[5] = 1;
-  out[6] = answer.ancount >> 8;
-  out[7] = answer.ancount & 0xff;
-  out[8] = answer.nscount >> 8;
-  out[9] = answer.nscount & 0xff;
-  out[10] = additional >> 8;
-  out[11] = additional & 0xff;
-  for (let i = 12; i < q.questionEnd; i++) out[i] = msg[i]!;
+  writeHead(out, q, msg, flags, answer.ancount, answer.nscount, arcount + (q.edns ? 1 : 0));
   out.set(
     bodyLength === answer.body.length ? answer.body : answer.body.subarray(0, bodyLength),
     12 + qlen,
@@ -144,21 +158,7 @@ export function recordsReply(
   for (const data of rdata) size += 12 + data.length;
   if (size > limit) return emptyReply(q, msg, 0, Flag.TC | Flag.AA, payload);
   const out = Buffer.allocUnsafe(size);
-  // Byte stores and TypedArray#set, as in answerReply: this runs once per steered query.
-  const flags = replyFlags(q) | Flag.AA;
-  out[0] = q.id >> 8;
-  out[1] = q.id & 0xff;
-  out[2] = flags >> 8;
-  out[3] = flags & 0xff;
-  out[4] = 0;
-  out[5] = 1;
-  out[6] = rdata.length >> 8;
-  out[7] = rdata.length & 0xff;
-  out[8] = 0;
-  out[9] = 0;
-  out[10] = 0;
-  out[11] = q.edns ? 1 : 0;
-  for (let i = 12; i < q.questionEnd; i++) out[i] = msg[i]!;
+  writeHead(out, q, msg, replyFlags(q) | Flag.AA, rdata.length, 0, q.edns ? 1 : 0);
   let o = 12 + qlen;
   for (const data of rdata) {
     out[o] = 0xc0;
