@@ -5,13 +5,24 @@ import { pino } from 'pino';
 import type { Transition } from '../health/board.js';
 import { healthTransitionLog, memberName, membersOfCheck } from './health-log.js';
 
+/** One log line as pino writes it. */
+interface LogLine {
+  readonly [field: string]: unknown;
+  readonly level: number;
+  readonly msg: string;
+  readonly check?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly reason?: string;
+}
+
 /** A real pino logger whose lines land in an array. */
-function capturedLogger(): { log: pino.Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
+function capturedLogger(): { log: pino.Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n'))
-        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        if (line !== '') lines.push(JSON.parse(line) as LogLine);
       done();
     },
   });
