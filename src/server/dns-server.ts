@@ -1,9 +1,11 @@
 import type dgram from 'node:dgram';
+import type { AddressInfo } from 'node:net';
 import { Responder } from '../answer/responder.js';
 import type { ServerConfig } from '../config/load.js';
 import { listenTcp, type TcpListener } from '../dns/tcp.js';
 import type { Transport } from '../dns/transport.js';
 import { listenUdp } from '../dns/udp.js';
+import { boundAddress, listenPair } from '../dns/listen-pair.js';
 import { wireKey } from '../dns/name.js';
 import { cidrContains, parseAddress, unmapAddress } from '../lib/ip.js';
 import type { Logger } from '../observability/log.js';
@@ -53,6 +55,12 @@ export function createResponder(
   });
 }
 
+/** Where the DNS listeners of a process are bound: `host:port`, `[v6]:port`, one per listen address. */
+export interface BoundDns {
+  readonly udp: readonly string[];
+  readonly tcp: readonly string[];
+}
+
 /**
  * The DNS service of one process: UDP and TCP listeners on every configured address,
  * answering from the current responder. {@link reload} swaps in a new snapshot atomically;
@@ -80,8 +88,14 @@ export class DnsServer {
     this.responder = createResponder(config, zones, services, this.log, this.state);
   }
 
-  /** Binds every listener; rejects (after closing what was bound) if one cannot bind. */
-  async start(): Promise<void> {
+  /**
+   * Binds every listener; rejects (after closing what was bound) if one cannot bind.
+   * Resolves where they are bound. UDP and TCP of a listen address share one port (see
+   * {@link listenPair}: port 0 means one the system chose for UDP). In a cluster worker, every worker
+   * that binds UDP port 0 on an address gets the same shared socket (cluster keys its
+   * handles by the port asked), so every worker ends up on the same port.
+   */
+  async start(): Promise<BoundDns> {
     const handler = (
       msg: Buffer,
       transport: Transport,
@@ -92,25 +106,37 @@ export class DnsServer {
     };
     // tcpMaxConnections is this process's cap, over all its listeners.
     const budget = { open: 0 };
+    const tcpOptions = {
+      handler,
+      onError,
+      idleTimeoutMs: this.config.tcpIdleTimeoutMs,
+      maxConnections: this.config.tcpMaxConnections,
+      budget,
+    };
     try {
       for (const { host, port } of this.config.listen) {
-        this.sockets.push(await listenUdp({ host, port, handler, onError }));
-        this.servers.push(
-          await listenTcp({
-            host,
-            port,
-            handler,
-            onError,
-            idleTimeoutMs: this.config.tcpIdleTimeoutMs,
-            maxConnections: this.config.tcpMaxConnections,
-            budget,
-          }),
-        );
+        const pair = await listenPair({
+          host,
+          port,
+          udp: (p) => listenUdp({ host, port: p, handler, onError }),
+          tcp: (p) => listenTcp({ ...tcpOptions, host, port: p }),
+        });
+        this.sockets.push(pair.udp);
+        this.servers.push(pair.tcp);
       }
     } catch (error) {
       await this.close();
       throw error;
     }
+    return this.bound();
+  }
+
+  /** Where the listeners are bound now (nothing before start and after close). */
+  bound(): BoundDns {
+    return {
+      udp: this.sockets.map((socket) => boundAddress(socket.address())),
+      tcp: this.servers.map((listener) => boundAddress(listener.server.address() as AddressInfo)),
+    };
   }
 
   /** Answers from `zones` from now on. */
