@@ -1,28 +1,84 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostPort } from '../lib/ip.js';
 import type { ListenAddress } from '../config/load.js';
 import type { Logger } from '../observability/log.js';
+import type { ExplainError, ExplainRequest, QueryExplanation } from '../answer/explain.js';
 import type { MemberStatus } from './member-status.js';
+
+/**
+ * Explains a query on the live state: an explanation, or the ExplainError that says which
+ * parameter is wrong (answered as 400). Thrown errors are answered as 500.
+ */
+export type ExplainOnLiveState = (request: ExplainRequest) => QueryExplanation | ExplainError;
 
 /** The operator HTTP interface: read-only for now. */
 export interface StatusApi {
+  /** The address bound (the system's port when the configured port is 0). */
   readonly listen: ListenAddress;
   close(): Promise<void>;
 }
 
-/**
- * Serves `GET /status`: `{ "members": [...] }`, one entry per member of every service with
- * its state, last check result, average response time, load, connections and admin state.
- * Everything else is 404 (405 for other methods on /status).
- */
-export async function startStatusApi(
-  listen: ListenAddress,
+/** The parameters `GET /explain` accepts. */
+const EXPLAIN_PARAMETERS = new Set(['name', 'type', 'client', 'ecs']);
+
+type Reply = (status: number, body: unknown) => void;
+
+/** A status and a JSON body. */
+interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+const badRequest = (message: string, code = 'STEERDNS_ERR_EXPLAIN'): Answer => ({
+  status: 400,
+  body: { error: { code, message } },
+});
+
+/** `GET /explain?name=&type=&client=&ecs=`: checks the parameters, then asks `explain`. */
+function explainAnswer(url: URL, explain: ExplainOnLiveState | undefined): Answer {
+  if (!explain) {
+    const error = {
+      code: 'STEERDNS_ERR_EXPLAIN_UNAVAILABLE',
+      message: 'this server cannot explain',
+    };
+    return { status: 501, body: { error } };
+  }
+  const params = url.searchParams;
+  for (const key of new Set(params.keys())) {
+    if (!EXPLAIN_PARAMETERS.has(key))
+      return badRequest(`unknown parameter "${key}"; known: ${[...EXPLAIN_PARAMETERS].join(', ')}`);
+    if (params.getAll(key).length > 1) return badRequest(`parameter "${key}" given twice`);
+  }
+  const name = params.get('name');
+  if (name === null || name === '') return badRequest('parameter "name" is required');
+  const request: { -readonly [K in keyof ExplainRequest]: ExplainRequest[K] } = { name };
+  const type = params.get('type');
+  const client = params.get('client');
+  const ecs = params.get('ecs');
+  if (type !== null) request.type = type;
+  if (client !== null) request.client = client;
+  if (ecs !== null) request.ecs = ecs;
+  const outcome = explain(request);
+  if (outcome instanceof Error) return badRequest(outcome.message, outcome.code);
+  return { status: 200, body: { explanation: outcome } };
+}
+
+function handler(
   rows: () => readonly MemberStatus[],
+  explain: ExplainOnLiveState | undefined,
   log: Logger,
-): Promise<StatusApi> {
-  const server: Server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (path !== '/status') {
+): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://operator');
+    const reply: Reply = (status, body) => {
+      response.writeHead(status, {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+      });
+      response.end(request.method === 'HEAD' ? undefined : `${JSON.stringify(body, null, 2)}\n`);
+    };
+    if (url.pathname !== '/status' && url.pathname !== '/explain') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
@@ -30,17 +86,36 @@ export async function startStatusApi(
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end();
       return;
     }
-    let body: string;
     try {
-      body = `${JSON.stringify({ members: rows() }, null, 2)}\n`;
+      const answer: Answer =
+        url.pathname === '/status'
+          ? { status: 200, body: { members: rows() } }
+          : explainAnswer(url, explain);
+      reply(answer.status, answer.body);
     } catch (error) {
-      log.error({ err: error }, 'status: cannot build the member table');
-      response.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
-      return;
+      log.error({ err: error }, `operator interface: ${url.pathname} failed`);
+      reply(500, { error: { code: 'STEERDNS_ERR_INTERNAL', message: 'internal error' } });
     }
-    response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    response.end(request.method === 'HEAD' ? undefined : body);
-  });
+  };
+}
+
+/**
+ * Serves the operator interface on `listen` (port 0: the system chooses; `listen` of the
+ * result is the bound address):
+ * - `GET /status`: `{ "members": [...] }`, one entry per member of every service with its
+ *   state, last check result, average response time, load, connections and admin state;
+ * - `GET /explain?name=NAME[&type=T][&client=IP][&ecs=CIDR]`: `{ "explanation": {...} }`,
+ *   what the server would answer now and why; a bad or missing parameter is a 400 with
+ *   `{ "error": { "code", "message" } }`; 501 when no `explain` is given.
+ * Other paths are 404, other methods 405.
+ */
+export async function startStatusApi(
+  listen: ListenAddress,
+  rows: () => readonly MemberStatus[],
+  log: Logger,
+  explain?: ExplainOnLiveState,
+): Promise<StatusApi> {
+  const server: Server = createServer(handler(rows, explain, log));
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -49,9 +124,13 @@ export async function startStatusApi(
       resolve();
     });
   });
-  log.info({ api: hostPort(listen.host, listen.port) }, 'operator interface: GET /status');
+  const bound = { host: listen.host, port: (server.address() as AddressInfo).port };
+  log.info(
+    { api: hostPort(bound.host, bound.port) },
+    'operator interface: GET /status, GET /explain',
+  );
   return {
-    listen,
+    listen: bound,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -69,24 +148,37 @@ export const sameAddress = (a: ListenAddress | undefined, b: ListenAddress | und
 /** Keeps the interface on the configured address across reloads (moved, added, removed). */
 export class StatusApiHolder {
   private api: StatusApi | undefined;
+  /** The address asked for (port 0 stays 0 here; the bound port is in `api.listen`). */
+  private configured: ListenAddress | undefined;
   private readonly rows: () => readonly MemberStatus[];
   private readonly log: Logger;
+  private readonly explain: ExplainOnLiveState | undefined;
 
-  constructor(rows: () => readonly MemberStatus[], log: Logger) {
+  constructor(rows: () => readonly MemberStatus[], log: Logger, explain?: ExplainOnLiveState) {
     this.rows = rows;
     this.log = log;
+    this.explain = explain;
+  }
+
+  /** The bound address, while serving. */
+  get listen(): ListenAddress | undefined {
+    return this.api?.listen;
   }
 
   /** Serves on `listen` (or stops serving when undefined). */
   async follow(listen: ListenAddress | undefined): Promise<void> {
-    if (sameAddress(this.api?.listen, listen)) return;
+    if (this.api && sameAddress(this.configured, listen)) return;
     await this.close();
-    if (listen) this.api = await startStatusApi(listen, this.rows, this.log);
+    if (listen) {
+      this.api = await startStatusApi(listen, this.rows, this.log, this.explain);
+      this.configured = listen;
+    }
   }
 
   async close(): Promise<void> {
     const api = this.api;
     this.api = undefined;
+    this.configured = undefined;
     await api?.close();
   }
 }
