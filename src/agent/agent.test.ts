@@ -160,6 +160,41 @@ test(
   },
 );
 
+test(
+  'stop sends a signed leave, the next sequence, to every destination',
+  { timeout: 10_000 },
+  async (t) => {
+    const one = await receiver(t);
+    const two = await receiver(t);
+    const logged: string[] = [];
+    const agent = startAgent({
+      ...options(one.port),
+      to: [
+        { host: '127.0.0.1', port: one.port },
+        { host: '127.0.0.1', port: two.port },
+      ],
+      intervalMs: 60_000,
+      drain: true,
+      log: (_level, message) => logged.push(message),
+    });
+    const [a, b] = await Promise.all([one.next(), two.next()]);
+    assert.equal(a.kind, undefined, 'a status announcement has no kind');
+    await agent.stop();
+    const [leaveOne, leaveTwo] = await Promise.all([one.next(), two.next()]);
+    assert.deepEqual(leaveOne, leaveTwo);
+    assert.equal(leaveOne.kind, 'leave');
+    assert.equal(leaveOne.sequence, a.sequence + 1);
+    assert.equal(leaveOne.epoch, b.epoch);
+    assert.equal(leaveOne.admin, 'draining');
+    assert.deepEqual(
+      logged.filter((m) => m.startsWith('left')),
+      ['left: sent a leave to 2 of 2 destination(s)'],
+    );
+    await agent.stop();
+    assert.equal(one.received.length + two.received.length, 0, 'one leave only');
+  },
+);
+
 test('each destination gets every announcement', { timeout: 10_000 }, async (t) => {
   const one = await receiver(t);
   const two = await receiver(t);
@@ -227,15 +262,24 @@ test(
   async (t) => {
     const inbox = await receiver(t);
     const before = await handles();
-    const first = startAgent(options(inbox.port, { intervalMs: 60_000 }));
+    const first = startAgent(
+      options(inbox.port, { intervalMs: 60_000, epoch: 'aaaaaaaaaaaaaaaa' }),
+    );
     await inbox.next();
     await first.stop();
-    // A command still running at stop is killed; nothing is sent afterwards.
+    assert.equal((await inbox.next()).kind, 'leave');
+    // A command still running at stop is killed; nothing but the leave is sent.
     const second = startAgent(
-      options(inbox.port, { intervalMs: 60_000, loadCommand: 'sleep 30; echo 1' }),
+      options(inbox.port, {
+        intervalMs: 60_000,
+        loadCommand: 'sleep 30; echo 1',
+        epoch: 'bbbbbbbbbbbbbbbb',
+      }),
     );
     await second.stop();
     assert.deepEqual(await handles(), before);
+    const last = await inbox.next();
+    assert.deepEqual([last.epoch, last.kind, last.sequence], ['bbbbbbbbbbbbbbbb', 'leave', 1]);
     assert.equal(inbox.received.length, 0);
   },
 );
@@ -280,6 +324,7 @@ test(
     assert.deepEqual(logged, [
       ['warn', 'load: HTTP 503'],
       ['info', 'load: working again'],
+      ['info', 'left: sent a leave to 1 of 1 destination(s)'],
     ]);
   },
 );
@@ -387,6 +432,7 @@ test(
         'warn',
         'send to 239.255.53.78:5380: interface 192.0.2.1: setMulticastInterface EADDRNOTAVAIL',
       ],
+      ['info', 'left: sent a leave to 0 of 1 destination(s)'],
     ]);
     assert.deepEqual(await handles(), before);
   },

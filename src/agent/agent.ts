@@ -84,12 +84,18 @@ export interface Agent {
   readonly epoch: string;
   /** Enters (true) or leaves (false) maintenance; a change is announced at once. */
   setDrain(on: boolean): void;
-  /** Stops announcing, kills running commands, closes the sockets. Idempotent. */
+  /**
+   * Stops announcing, kills running commands, sends a leave to every destination (the
+   * servers drop the node at once rather than after its missed intervals), closes the
+   * sockets. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
 /** Share of the interval by which each wait varies, either way. */
 export const JITTER = 0.1;
+/** Longest that stop waits for the leave datagrams to be handed to the kernel. */
+const LEAVE_SEND_MS = 1000;
 
 const consoleLog: AgentLog = (level, message, fields) => {
   console.error(`steerdns agent ${level}: ${message}`, fields ?? '');
@@ -181,7 +187,7 @@ export function startAgent(options: AgentOptions): Agent {
   let draining = options.drain ?? false;
   let sequence = 0;
 
-  const build = (load?: number, connections?: number): Announcement => ({
+  const build = (load?: number, connections?: number, leave = false): Announcement => ({
     node: options.node,
     service: options.service,
     addresses: options.addresses,
@@ -193,6 +199,7 @@ export function startAgent(options: AgentOptions): Agent {
     timestamp: Math.round(now()),
     epoch,
     sequence,
+    ...(leave ? { kind: 'leave' as const } : {}),
   });
   encodeAnnouncement(build(), options.key); // throws now for bad options, not every interval
 
@@ -254,24 +261,25 @@ export function startAgent(options: AgentOptions): Agent {
     }
   };
 
-  const send = async (packet: Buffer, to: Destination): Promise<void> => {
+  /** Sends to one destination; true when the kernel took the datagram. */
+  const send = async (packet: Buffer, to: Destination): Promise<boolean> => {
     const source = `send to ${to.host}:${to.port}`;
     const entry = sockets.get(socketKey(to, options.multicastInterface));
     const unusable = entry === undefined ? new Error('stopped') : await entry.ready;
     if (unusable !== undefined || entry === undefined) {
       report(source, unusable);
-      return;
+      return false;
     }
     const { socket } = entry;
     return new Promise((resolve) => {
       try {
         socket.send(packet, to.port, to.host, (error) => {
           report(source, error ?? undefined);
-          resolve();
+          resolve(!error);
         });
       } catch (error) {
         report(source, error); // the socket was closed under us
-        resolve();
+        resolve(false);
       }
     });
   };
@@ -316,12 +324,40 @@ export function startAgent(options: AgentOptions): Agent {
   };
   fire();
 
+  // The leave is the run's last announcement: the next sequence, so that it is not taken
+  // for a replay, and, like every announcement, signed and checked by the replay guard.
+  const leave = async (): Promise<void> => {
+    sequence++;
+    const packet = encodeAnnouncement(build(undefined, undefined, true), options.key);
+    let timeout: NodeJS.Timeout | undefined;
+    const sent = await Promise.race([
+      Promise.all(options.to.map((to) => send(packet, to))),
+      new Promise<boolean[]>((resolve) => {
+        timeout = setTimeout(() => {
+          resolve([]);
+        }, LEAVE_SEND_MS);
+      }),
+    ]);
+    clearTimeout(timeout);
+    const count = sent.filter(Boolean).length;
+    log('info', `left: sent a leave to ${count} of ${options.to.length} destination(s)`, {
+      leave: true,
+      sequence,
+      sent: count,
+    });
+  };
+
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
     abort.abort();
     clearTimeout(timer);
     timer = undefined;
     await inFlight;
+    try {
+      await leave();
+    } catch (error) {
+      report('leave', error); // not expected: the same fields encoded at start
+    }
     const open = [...sockets.values()];
     sockets.clear();
     await Promise.all(

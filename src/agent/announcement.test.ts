@@ -47,6 +47,39 @@ test('an announcement survives a round trip, with and without optional fields', 
   }
 });
 
+test('a leave is version 2 with kind "leave"; a status stays version 1 without a kind', () => {
+  const leave = encodeAnnouncement({ ...valid, kind: 'leave' }, key);
+  assert.equal(leave.subarray(0, 5).toString('latin1'), 'SDA1\u0002');
+  const body = JSON.parse(leave.subarray(5, leave.length - 32).toString('utf8')) as unknown;
+  assert.deepEqual(body, { kind: 'leave', ...valid });
+  assert.deepEqual(decodeAnnouncement(leave, key), {
+    ok: true,
+    announcement: { ...valid, kind: 'leave' },
+  });
+  const status = encodeAnnouncement({ ...valid, kind: 'status' }, key);
+  assert.equal(status[4], 1);
+  assert.deepEqual(decodeAnnouncement(status, key), { ok: true, announcement: valid });
+  // Version 2 may carry a status too; it decodes as one.
+  assert.deepEqual(
+    decodeAnnouncement(signed(JSON.stringify({ ...valid, kind: 'status' }), 2), key),
+    {
+      ok: true,
+      announcement: valid,
+    },
+  );
+});
+
+test('version 1 knows no kind: a "leave" in its body is an unknown field, not a leave', () => {
+  // What a server of this version makes of a body that a later writer put a kind into.
+  assert.deepEqual(
+    decodeAnnouncement(signed(JSON.stringify({ ...valid, kind: 'leave' }), 1), key),
+    {
+      ok: true,
+      announcement: valid,
+    },
+  );
+});
+
 test('the body is JSON between the header and the 32-byte MAC', () => {
   const bytes = encodeAnnouncement(valid, key);
   const body = JSON.parse(bytes.subarray(5, bytes.length - 32).toString('utf8')) as unknown;
@@ -73,9 +106,19 @@ test('damaged or foreign datagrams are rejected with their reason', () => {
       reason: 'bad-magic',
     },
     {
-      name: 'version 2, correctly signed',
-      bytes: signed(JSON.stringify(valid), 2),
+      name: 'version 3, correctly signed',
+      bytes: signed(JSON.stringify(valid), 3),
       reason: 'bad-version',
+    },
+    {
+      name: 'version 2 without a kind',
+      bytes: signed(JSON.stringify(valid), 2),
+      reason: 'invalid-field',
+    },
+    {
+      name: 'version 2 with an unknown kind',
+      bytes: signed(JSON.stringify({ ...valid, kind: 'reboot' }), 2),
+      reason: 'invalid-field',
     },
     { name: 'version 0', bytes: signed(JSON.stringify(valid), 0), reason: 'bad-version' },
     { name: 'a body bit flipped', bytes: flip(20), reason: 'bad-mac' },

@@ -3,9 +3,13 @@
  * second (seed 000: presence, load %, active connections, addresses), its wire format
  * and its authentication. Layout (docs/agent.md):
  *
- *   'SDA1' (4 bytes) | version (1 byte, = 1) | body (UTF-8 JSON object) | HMAC-SHA256 (32 bytes)
+ *   'SDA1' (4 bytes) | version (1 byte, 1 or 2) | body (UTF-8 JSON object) | HMAC-SHA256 (32 bytes)
  *
  * The MAC covers every byte before it. A datagram is at most {@link MAX_ANNOUNCEMENT_BYTES}.
+ * Version 1 is a status announcement. Version 2 adds the `kind` field (`status` or
+ * `leave`); agents send status as version 1, which servers of every version read, and a
+ * leave (the agent stops) as version 2, which version-1 servers drop as `bad-version`
+ * rather than take for a status (they then remove the node when it has been silent).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SteerdnsError } from '../lib/errors.js';
@@ -39,12 +43,19 @@ export interface Announcement {
   readonly epoch: string;
   /** Counts announcements within one epoch; increases by one per interval. */
   readonly sequence: number;
+  /**
+   * `leave`: the agent stops and the node is to be removed at once (sent as version 2).
+   * Absent (or `status`): a status announcement. Decoded status announcements have no `kind`.
+   */
+  readonly kind?: 'status' | 'leave';
 }
 
 /** The four bytes every announcement starts with. */
 export const ANNOUNCEMENT_MAGIC = Buffer.from('SDA1', 'latin1');
-/** The wire format version this code writes and reads. */
+/** The wire format version of status announcements: read by servers of every version. */
 export const ANNOUNCEMENT_VERSION = 1;
+/** The wire format version with a `kind` field: leave announcements. */
+export const KIND_VERSION = 2;
 /** Largest datagram accepted or produced: fits an IPv6 minimum MTU path with room to spare. */
 export const MAX_ANNOUNCEMENT_BYTES = 1200;
 /** Length of the trailing HMAC-SHA256. */
@@ -89,8 +100,10 @@ export function encodeAnnouncement(a: Announcement, key: Buffer): Buffer {
   const checked = checkAnnouncement(a);
   if (!checked.ok) throw new AnnouncementError(`announcement: ${checked.detail}`);
   const n = checked.announcement;
+  const leave = n.kind === 'leave';
   // Fixed key order, optional fields left out when absent.
   const body = JSON.stringify({
+    ...(leave ? { kind: 'leave' } : {}),
     node: n.node,
     service: n.service,
     addresses: n.addresses,
@@ -105,7 +118,7 @@ export function encodeAnnouncement(a: Announcement, key: Buffer): Buffer {
   });
   const signed = Buffer.concat([
     ANNOUNCEMENT_MAGIC,
-    Buffer.from([ANNOUNCEMENT_VERSION]),
+    Buffer.from([leave ? KIND_VERSION : ANNOUNCEMENT_VERSION]),
     Buffer.from(body, 'utf8'),
   ]);
   const total = signed.length + MAC_BYTES;
@@ -115,6 +128,17 @@ export function encodeAnnouncement(a: Announcement, key: Buffer): Buffer {
     );
   }
   return Buffer.concat([signed, mac(key, signed)]);
+}
+
+/**
+ * The body as its version reads it: version 1 has no kind (a `kind` there is an unknown
+ * field, ignored: it is a status); version 2 must have one, else undefined.
+ */
+function withKindOf(version: number, body: object): object | undefined {
+  const hasKind = Object.hasOwn(body, 'kind');
+  if (version === KIND_VERSION) return hasKind ? body : undefined;
+  if (!hasKind) return body;
+  return Object.fromEntries(Object.entries(body).filter(([name]) => name !== 'kind'));
 }
 
 /**
@@ -129,7 +153,8 @@ export function decodeAnnouncement(bytes: Buffer, key: Buffer): DecodeResult {
     if (!bytes.subarray(0, ANNOUNCEMENT_MAGIC.length).equals(ANNOUNCEMENT_MAGIC)) {
       return { ok: false, reason: 'bad-magic' };
     }
-    if (bytes[ANNOUNCEMENT_MAGIC.length] !== ANNOUNCEMENT_VERSION) {
+    const version = bytes[ANNOUNCEMENT_MAGIC.length];
+    if (version !== ANNOUNCEMENT_VERSION && version !== KIND_VERSION) {
       return { ok: false, reason: 'bad-version' };
     }
     const end = bytes.length - MAC_BYTES;
@@ -145,7 +170,11 @@ export function decodeAnnouncement(bytes: Buffer, key: Buffer): DecodeResult {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       return { ok: false, reason: 'malformed', detail: 'body is not a JSON object' };
     }
-    const checked = checkAnnouncement(value);
+    const fields = withKindOf(version, value);
+    if (fields === undefined) {
+      return { ok: false, reason: 'invalid-field', detail: 'kind: required in version 2' };
+    }
+    const checked = checkAnnouncement(fields);
     return checked.ok ? checked : { ok: false, reason: 'invalid-field', detail: checked.detail };
   } catch {
     // Nothing above should throw; a datagram must never take the listener down.

@@ -82,6 +82,7 @@ const RULES: readonly (readonly [string, (v: unknown) => boolean, string, boolea
   ['timestamp', isSafeNatural, 'expected ms since the epoch', false],
   ['epoch', (v) => typeof v === 'string' && EPOCH.test(v), 'expected 16 hex digits', false],
   ['sequence', isSafeNatural, 'expected an integer >= 0', false],
+  ['kind', (v) => v === 'status' || v === 'leave', 'expected status or leave', true],
 ];
 
 /**
@@ -112,6 +113,8 @@ export function checkAnnouncement(value: unknown): CheckResult {
     timestamp: field('timestamp') as number,
     epoch: field('epoch') as string,
     sequence: field('sequence') as number,
+    // A status is the default: only a leave carries its kind.
+    ...(field('kind') === 'leave' ? { kind: 'leave' as const } : {}),
   };
   return { ok: true, announcement };
 }

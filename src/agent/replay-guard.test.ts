@@ -12,9 +12,10 @@ const announcement = (
   epoch: string,
   sequence: number,
   timestamp: number,
+  service = 'app.example.org',
 ): Announcement => ({
   node,
-  service: 'app.example.org',
+  service,
   addresses: ['192.0.2.1'],
   admin: 'enabled',
   intervalMs: 1000,
@@ -133,8 +134,20 @@ test('replay guard: memory is bounded, the least recently heard node goes first'
   assert.equal(guard.size, 3);
   assert.equal(verdict(guard.accept(announcement('n2', A, 1, T))), 'first', 'n2 forgotten');
   assert.equal(verdict(guard.accept(announcement('n1', A, 2, T))), 'replay', 'n1 remembered');
-  guard.forget('n1');
+  guard.forget('app.example.org', 'n1');
   assert.equal(verdict(guard.accept(announcement('n1', A, 2, T))), 'first', 'n1 forgotten');
+});
+
+test('replay guard: one node id in two services is two nodes (two agents of one host)', () => {
+  const guard = new ReplayGuard({ now: () => T });
+  assert.equal(verdict(guard.accept(announcement('host', A, 5, T, 'www.example.org'))), 'first');
+  assert.equal(
+    verdict(guard.accept(announcement('host', B, 1, T + 1, 'api.example.org'))),
+    'first',
+  );
+  // Arriving after the other service's newer one, it is still the next of its own run.
+  assert.equal(verdict(guard.accept(announcement('host', A, 6, T, 'www.example.org'))), 'next');
+  assert.equal(verdict(guard.accept(announcement('host', A, 6, T, 'www.example.org'))), 'replay');
 });
 
 test('replay guard: 100000 nodes by default', () => {

@@ -30,8 +30,11 @@ interface NodeState {
   timestamp: number;
 }
 
+const nodeKey = (a: Pick<Announcement, 'service' | 'node'>): string => `${a.service} ${a.node}`;
+
 /**
- * Rejects replayed and out-of-date announcements, per node. Give it only announcements
+ * Rejects replayed and out-of-date announcements, per node and service (two agents of one
+ * host, one per service, may share the host name as node id without disturbing each other). Give it only announcements
  * whose MAC verified: only accepted ones are remembered, so a sender without the key
  * cannot fill its memory.
  *
@@ -74,7 +77,8 @@ export class ReplayGuard {
     const now = this.now();
     if (a.timestamp < now - this.maxSkewMs) return { ok: false, reason: 'stale' };
     if (a.timestamp > now + this.maxSkewMs) return { ok: false, reason: 'future' };
-    const last = this.nodes.get(a.node);
+    const key = nodeKey(a);
+    const last = this.nodes.get(key);
     let kind: 'first' | 'next' | 'restart' = 'first';
     if (last !== undefined) {
       if (a.epoch === last.epoch) {
@@ -85,8 +89,8 @@ export class ReplayGuard {
         kind = 'restart';
       }
     }
-    this.nodes.delete(a.node);
-    this.nodes.set(a.node, { epoch: a.epoch, sequence: a.sequence, timestamp: a.timestamp });
+    this.nodes.delete(key);
+    this.nodes.set(key, { epoch: a.epoch, sequence: a.sequence, timestamp: a.timestamp });
     if (this.nodes.size > this.maxNodes) {
       const oldest = this.nodes.keys().next();
       if (oldest.done !== true) this.nodes.delete(oldest.value);
@@ -94,8 +98,8 @@ export class ReplayGuard {
     return { ok: true, kind };
   }
 
-  /** Forgets a node (e.g. removed by the operator). */
-  forget(node: string): void {
-    this.nodes.delete(node);
+  /** Forgets a node of a service (e.g. removed by the operator). */
+  forget(service: string, node: string): void {
+    this.nodes.delete(nodeKey({ service, node }));
   }
 }
