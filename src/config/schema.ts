@@ -112,6 +112,13 @@ export const MemberConfigSchema = Type.Object(
         default: 'enabled',
       }),
     ),
+    announce: Type.Optional(
+      Type.Union([Type.Literal('required'), Type.Literal('optional')], {
+        description:
+          "required: down unless an agent announces this member's name (never heard, or silent for agents.missed intervals); optional: agents may report it",
+        default: 'optional',
+      }),
+    ),
     state: Type.Optional(StaticStateSchema),
     health: Type.Optional(
       Type.Union([Type.Literal(false), HealthCheckSchema], {

@@ -35,6 +35,8 @@ export interface Member {
   /** Maximum connections (seed 003/004 capacity). */
   readonly capacity: number | undefined;
   readonly admin: AdminState;
+  /** `required`: down unless an agent announces it (a live node of its name). */
+  readonly announce: 'required' | 'optional';
 }
 
 /** Live facts about a member, from health checks and status announcements. */

@@ -83,6 +83,7 @@ export function member(spec: MemberSpec | string, index = 0): Member {
     weight: s.weight ?? 1,
     capacity: s.capacity,
     admin: s.admin ?? 'enabled',
+    announce: s.announce ?? 'optional',
   };
 }
 
