@@ -1,29 +1,28 @@
 import { parseArgs } from 'node:util';
-import { createBoard, loadAll } from '../app.js';
-import { parseListen, readConfig } from '../config/load.js';
-import { healthStateView } from '../health/view.js';
+import { checkOnce } from '../app.js';
+import { readConfig } from '../config/load.js';
+import { ConfigError, formatProblem } from '../lib/errors.js';
 import type { Logger } from '../observability/log.js';
 import { formatStatus, memberStatus, type MemberStatus } from '../server/member-status.js';
-import { UsageError } from './args.js';
+import { UsageError, USAGE } from './args.js';
+import { askServer, OperatorError, type OperatorReply } from './operator-client.js';
+import { ExitCode, type CommandOutcome } from './outcome.js';
 
 export { formatStatus, memberStatus, type MemberStatus };
 
 /** Asks a running server's operator interface (`api.listen`) for its member table. */
 async function fetchStatus(server: string): Promise<MemberStatus[]> {
-  const address = parseListen(server);
-  if (!address) throw new UsageError(`--server expects ADDR:PORT or [IPv6]:PORT, got "${server}"`);
-  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  const url = `http://${host}:${address.port}/status`;
-  let response: Response;
+  let reply: OperatorReply;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    reply = await askServer(server, '/status');
   } catch (error) {
-    throw new StatusError(`cannot reach ${url}: ${String((error as Error).cause ?? error)}`);
+    if (error instanceof OperatorError) throw new StatusError(error.message);
+    throw error;
   }
-  if (!response.ok) throw new StatusError(`${url} answered ${response.status}`);
-  const body = (await response.json()) as { members?: MemberStatus[] };
-  if (!Array.isArray(body.members)) throw new StatusError(`${url}: not a steerdns status`);
-  return body.members;
+  if (reply.status !== 200) throw new StatusError(`${reply.url} answered ${reply.status}`);
+  const members = (reply.body as { members?: MemberStatus[] } | undefined)?.members;
+  if (!Array.isArray(members)) throw new StatusError(`${reply.url}: not a steerdns status`);
+  return members;
 }
 
 /** The running server cannot be asked. */
@@ -31,13 +30,11 @@ export class StatusError extends Error {
   readonly code = 'STEERDNS_ERR_STATUS';
 }
 
-/**
- * `steerdns status --config FILE`: runs one round of the configured checks from this host
- * and prints every member's state, last result, average response time, load, connections
- * and admin state. `--server ADDR:PORT` asks a running server (its `api.listen`) instead,
- * which also knows the nodes that joined by announcement.
- */
-export async function runStatus(args: readonly string[], log: Logger): Promise<string> {
+/** The member rows, from a running server or from one round of checks here; and `--json`. */
+async function statusRows(
+  args: readonly string[],
+  log: Logger,
+): Promise<{ rows: MemberStatus[]; json: boolean }> {
   const { values } = parseArgs({
     args: [...args],
     options: {
@@ -48,25 +45,77 @@ export async function runStatus(args: readonly string[], log: Logger): Promise<s
   });
   if (values.server !== undefined) {
     if (values.config !== undefined) throw new UsageError('give either --config or --server');
-    const rows = await fetchStatus(values.server);
-    return values.json ? JSON.stringify(rows, null, 2) : formatStatus(rows);
+    return { rows: await fetchStatus(values.server), json: values.json };
   }
   if (values.config === undefined)
     throw new UsageError('status needs --config FILE or --server ADDR:PORT');
   const file = values.config;
-  const loaded = await loadAll(() => readConfig(file));
-  const board = createBoard(log);
-  try {
-    board.setChecks(loaded.health.checks);
-    const slowest = Math.max(
-      0,
-      ...loaded.health.checks.map((c) => c.tracker.intervalMs + c.timeoutMs),
-    );
-    await board.firstRound(Math.max(loaded.health.startupGraceMs, slowest));
-    const view = healthStateView(loaded.health.targetOf, board, loaded.services.staticState);
-    const rows = memberStatus(loaded, board, view);
-    return values.json ? JSON.stringify(rows, null, 2) : formatStatus(rows);
-  } finally {
-    await board.stop();
+  return { rows: await checkOnce(() => readConfig(file), log), json: values.json };
+}
+
+/** States in which a member is answered: checked and up, or not checked at all. */
+const ANSWERED: ReadonlySet<MemberStatus['state']> = new Set(['up', 'unchecked']);
+
+/**
+ * The services of `rows` of which no member is up (or unchecked), each with a count of its
+ * members by state: `app.example.org. has no member up (2 down, 1 unknown)`. Admin state
+ * does not count: a disabled member that is up is up. A service with no members at all is
+ * not in the rows and is not reported.
+ */
+export function servicesWithoutMemberUp(rows: readonly MemberStatus[]): string[] {
+  const byService = new Map<string, MemberStatus[]>();
+  for (const row of rows) byService.set(row.service, [...(byService.get(row.service) ?? []), row]);
+  const lines: string[] = [];
+  for (const [service, members] of byService) {
+    if (members.some((m) => ANSWERED.has(m.state))) continue;
+    const counts = new Map<string, number>();
+    for (const m of members) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
+    const summary = [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
+    lines.push(`${service} has no member up (${summary})`);
   }
+  return lines;
+}
+
+/**
+ * `steerdns status --config FILE`: runs one round of the configured checks from this host
+ * and prints every member's state, last result, average response time, load, connections
+ * and admin state. `--server ADDR:PORT` asks a running server (its `api.listen`) instead,
+ * which also knows the nodes that joined by announcement.
+ * Exit 0 every service has a member up; 1 the configuration is bad or the server cannot be
+ * asked; 2 a usage mistake; 3 a service has no member up (the table is printed, and one
+ * line per such service on stderr).
+ */
+export async function statusCommand(args: readonly string[], log: Logger): Promise<CommandOutcome> {
+  let result: { rows: MemberStatus[]; json: boolean };
+  try {
+    result = await statusRows(args, log);
+  } catch (error) {
+    const code = (error as { code?: string } | undefined)?.code;
+    if (error instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS_') === true) {
+      const message = `steerdns status: ${(error as Error).message}`;
+      return { out: [], errors: [message, USAGE], exitCode: ExitCode.usage };
+    }
+    if (error instanceof StatusError)
+      return { out: [], errors: [`steerdns status: ${error.message}`], exitCode: ExitCode.failed };
+    if (error instanceof ConfigError)
+      return { out: [], errors: error.problems.map(formatProblem), exitCode: ExitCode.failed };
+    throw error;
+  }
+  const { rows, json } = result;
+  const down = servicesWithoutMemberUp(rows);
+  return {
+    out: [json ? JSON.stringify(rows, null, 2) : formatStatus(rows)],
+    errors: down.map((line) => `steerdns status: ${line}`),
+    exitCode: down.length > 0 ? ExitCode.serviceDown : ExitCode.ok,
+  };
+}
+
+/**
+ * The table (or JSON) of {@link statusCommand}, for a `main.ts` that prints a string; does
+ * not say when a service has no member up.
+ * @deprecated main.ts should print {@link statusCommand}'s outcome and exit with its code.
+ */
+export async function runStatus(args: readonly string[], log: Logger): Promise<string> {
+  const { rows, json } = await statusRows(args, log);
+  return json ? JSON.stringify(rows, null, 2) : formatStatus(rows);
 }
