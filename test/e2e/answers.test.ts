@@ -478,7 +478,7 @@ describe('answers over the Node client', () => {
     for (const row of rows) {
       const where = `${row.host} ${row.transport} ${row.type}`;
       const reply = await query(
-        { host: row.host, port: server.port },
+        server.on(row.host),
         { name: 'www.example.org', type: row.type },
         { transport: row.transport },
       );
@@ -617,7 +617,7 @@ describe('AXFR', { skip: TOOLS_MISSING }, () => {
   const SOA = EXAMPLE_ORG_RECORDS[0]!;
 
   test('dig AXFR over IPv4 (allowed): SOA first and last, every record once', async () => {
-    const r = await dig([`@127.0.0.1`, '-p', String(server.port), 'AXFR', 'example.org']);
+    const r = await dig([`@127.0.0.1`, '-p', String(server.v4.port), 'AXFR', 'example.org']);
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /\(TCP\)/, 'served over TCP');
     const lines = transferLines(r.stdout).map(unsplitHex);
@@ -627,7 +627,7 @@ describe('AXFR', { skip: TOOLS_MISSING }, () => {
   });
 
   test('kdig AXFR over IPv6 (allowed by ::1)', async () => {
-    const r = await kdig([`@::1`, '-p', String(server.port), 'AXFR', 'example.org']);
+    const r = await kdig([`@::1`, '-p', String(server.v6.port), 'AXFR', 'example.org']);
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
     const lines = transferLines(r.stdout);
     assert.equal(lines[0], SOA, 'first record');
@@ -647,7 +647,7 @@ describe('AXFR', { skip: TOOLS_MISSING }, () => {
     for (const row of rows) {
       const where = `AXFR ${row.zone} from ${row.host} (${row.why})`;
       const reply = await query(
-        { host: row.host, port: server.port },
+        server.on(row.host),
         { name: row.zone, type: 'AXFR', edns: false },
         { transport: 'tcp' },
       );
@@ -661,7 +661,7 @@ describe('AXFR', { skip: TOOLS_MISSING }, () => {
         assert.equal(reply.answers.length, 0, `${where}: no records`);
       }
     }
-    const refused = await dig([`@127.0.0.1`, '-p', String(server.port), 'AXFR', 'example.net']);
+    const refused = await dig([`@127.0.0.1`, '-p', String(server.v4.port), 'AXFR', 'example.net']);
     assert.match(refused.stdout, /Transfer failed/, `dig AXFR example.net: ${refused.stdout}`);
   });
 

@@ -11,17 +11,14 @@
  *   answered without a gap while reloads happen.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { DnsTimeoutError, encodeQuery, frame, query, tcpSession } from '../helpers/dns-client.js';
+import { listeningSocketsOf } from '../helpers/sockets.js';
 import {
-  freePort,
-  REPO_ROOT,
   startServer,
   tmpdirWith,
   type ExitInfo,
@@ -134,74 +131,13 @@ function allowedCpus(): number[] {
 const TASKSET_MISSING: string | false =
   !existsSync('/usr/bin/taskset') && 'taskset (util-linux) is not installed';
 
-/** A server started as `taskset -c CPUS node src/main.ts ARGS` (taskset keeps the PID). */
-interface PinnedServer {
-  readonly pid: number;
-  readonly logs: string[];
-  readonly exited: Promise<ExitInfo>;
-  stop(): Promise<ExitInfo>;
-}
-
-async function startPinned(
-  cpus: readonly number[],
-  args: readonly string[],
-  ready: { host: string; port: number; name: string },
-): Promise<PinnedServer> {
-  const child = spawn(
-    '/usr/bin/taskset',
-    ['-c', cpus.join(','), process.execPath, '--import', 'tsx', 'src/main.ts', ...args],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('taskset: spawn failed');
-  const logs: string[] = [];
-  const stderr: string[] = [];
-  createInterface({ input: child.stdout }).on('line', (l) => logs.push(l));
-  createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l));
-  const state = { alive: true };
-  const exited = new Promise<ExitInfo>((resolve) => {
-    child.once('exit', (code, signal) => {
-      state.alive = false;
-      resolve({ code, signal });
-    });
-  });
-  const killOnExit = (): void => {
-    if (state.alive) process.kill(pid, 'SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  const stop = async (): Promise<ExitInfo> => {
-    if (state.alive) process.kill(pid, 'SIGTERM');
-    const info = await within(exited, 8000, TIMED_OUT);
-    if (state.alive) process.kill(pid, 'SIGKILL');
-    process.off('exit', killOnExit);
-    return info;
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (!state.alive || Date.now() > deadline) {
-      await stop();
-      throw new Error(`pinned server not answering:\n${stderr.join('\n')}\n${logs.join('\n')}`);
-    }
-    try {
-      await query(ready, { name: ready.name, type: 'SOA' }, { timeoutMs: 250 });
-      break;
-    } catch {
-      await sleep(50);
-    }
-  }
-  return { pid, logs, exited, stop };
-}
+/** Starts `taskset -c CPUS node src/main.ts ARGS` (taskset keeps the PID). */
+const startPinned = (cpus: readonly number[], args: readonly string[]): Promise<ServerProcess> =>
+  startServer(args, { prefix: ['/usr/bin/taskset', '-c', cpus.join(',')], readyTimeoutMs: 20_000 });
 
 /** Worker PIDs after the "all workers ready" line (or none, for a single process). */
-async function settledWorkers(server: PinnedServer, expected: number): Promise<number[]> {
-  if (expected > 1) {
-    const deadline = Date.now() + 10_000;
-    while (!server.logs.some((l) => l.includes('"all workers ready"'))) {
-      if (Date.now() > deadline)
-        throw new Error(`no "all workers ready":\n${server.logs.join('\n')}`);
-      await sleep(50);
-    }
-  }
+async function settledWorkers(server: ServerProcess, expected: number): Promise<number[]> {
+  if (expected > 1) await server.waitForLog((e) => e?.['msg'] === 'all workers ready', 10_000);
   return workersOf(server.pid);
 }
 
@@ -221,25 +157,17 @@ describe('workers default to the number of cores', { skip: TASKSET_MISSING }, ()
   });
 
   test(`serve --zone without --workers on ${cpus.length} core(s)`, async () => {
-    const port = await freePort();
-    const server = await startPinned(
-      cpus,
-      [
-        'serve',
-        '--zone',
-        `example.org=${join(dir, 'zones/example.org.zone')}`,
-        '--listen',
-        `127.0.0.1:${port}`,
-      ],
-      { host: '127.0.0.1', port, name: 'example.org' },
-    );
+    const server = await startPinned(cpus, [
+      'serve',
+      '--zone',
+      `example.org=${join(dir, 'zones/example.org.zone')}`,
+      '--listen',
+      '127.0.0.1:0',
+    ]);
     try {
       const workers = await settledWorkers(server, expected);
       assert.equal(workers.length, expected, `workers ${workers.join(', ')}`);
-      const reply = await query(
-        { host: '127.0.0.1', port },
-        { name: 'www.example.org', type: 'A' },
-      );
+      const reply = await query(server.address, { name: 'www.example.org', type: 'A' });
       assert.equal(reply.answers.length, 2, 'answers');
     } finally {
       assert.deepEqual(await server.stop(), { code: 0, signal: null }, 'exit');
@@ -247,14 +175,9 @@ describe('workers default to the number of cores', { skip: TASKSET_MISSING }, ()
   });
 
   test(`serve --config with no workers: in the file, on ${cpus.length} core(s)`, async () => {
-    const port = await freePort();
-    const config = `listen: ['127.0.0.1:${port}']\nzones:\n  - origin: example.org\n    file: zones/example.org.zone\n`;
+    const config = `listen: ['127.0.0.1:0']\nzones:\n  - origin: example.org\n    file: zones/example.org.zone\n`;
     await writeFile(join(dir, 'no-workers.yaml'), config);
-    const server = await startPinned(cpus, ['serve', '--config', join(dir, 'no-workers.yaml')], {
-      host: '127.0.0.1',
-      port,
-      name: 'example.org',
-    });
+    const server = await startPinned(cpus, ['serve', '--config', join(dir, 'no-workers.yaml')]);
     try {
       const workers = await settledWorkers(server, expected);
       assert.equal(workers.length, expected, `workers ${workers.join(', ')}`);
@@ -263,42 +186,6 @@ describe('workers default to the number of cores', { skip: TASKSET_MISSING }, ()
     }
   });
 });
-
-/** Socket inodes bound to `port`, from /proc/net/{udp,udp6,tcp,tcp6} (TCP: listening only). */
-function boundSockets(port: number): Map<string, string> {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const hosts: Record<string, string> = {
-    '0100007F': '127.0.0.1',
-    '00000000000000000000000001000000': '::1',
-  };
-  const byInode = new Map<string, string>();
-  for (const proto of ['udp', 'udp6', 'tcp', 'tcp6']) {
-    const lines = readFileSync(`/proc/net/${proto}`, 'utf8').split('\n').slice(1);
-    for (const line of lines) {
-      const f = line.trim().split(/\s+/);
-      const [host, p] = (f[1] ?? '').split(':');
-      if (p !== hexPort || host === undefined || !(host in hosts)) continue;
-      if (proto.startsWith('tcp') && f[3] !== '0A') continue;
-      byInode.set(f[9]!, `${proto.slice(0, 3)} ${hosts[host]}`);
-    }
-  }
-  return byInode;
-}
-
-/** What a process holds of `sockets`: sorted 'udp 127.0.0.1', 'tcp ::1', ... */
-function heldBy(pid: number, sockets: Map<string, string>): string[] {
-  const held = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-      const what = inode === undefined ? undefined : sockets.get(inode);
-      if (what) held.add(what);
-    } catch {
-      // The descriptor was closed while we looked.
-    }
-  }
-  return [...held].sort();
-}
 
 describe('--workers 2: shared sockets, a dead worker replaced', () => {
   let server: DataSetServer;
@@ -313,10 +200,11 @@ describe('--workers 2: shared sockets, a dead worker replaced', () => {
   test('every worker holds the UDP and TCP listening sockets of both addresses', () => {
     const workers = workersOf(server.process.pid);
     assert.equal(workers.length, 2, `workers ${workers.join(', ')}`);
-    const sockets = boundSockets(server.port);
-    const all = ['tcp 127.0.0.1', 'tcp ::1', 'udp 127.0.0.1', 'udp ::1'];
-    assert.deepEqual([...new Set(sockets.values())].sort(), all, 'bound sockets');
-    for (const pid of workers) assert.deepEqual(heldBy(pid, sockets), all, `worker ${pid}`);
+    // Port 0 on both addresses: every worker is on the ports of the `listening` line.
+    const { udp, tcp } = server.process.bound.dns;
+    assert.equal(udp.length, 2);
+    const all = [...tcp.map((a) => `tcp ${a}`), ...udp.map((a) => `udp ${a}`)].sort();
+    for (const pid of workers) assert.deepEqual(listeningSocketsOf(pid), all, `worker ${pid}`);
   });
 
   test('a worker killed with SIGKILL is replaced; answers go on meanwhile', async () => {
@@ -346,8 +234,9 @@ describe('--workers 2: shared sockets, a dead worker replaced', () => {
     const replaced = workersOf(server.process.pid);
     assert.equal(replaced.length, 2, `workers after the restart: ${replaced.join(', ')}`);
     assert.ok(!replaced.includes(victim), 'the dead worker is still listed');
-    const sockets = boundSockets(server.port);
-    for (const pid of replaced) assert.equal(heldBy(pid, sockets).length, 4, `worker ${pid}`);
+    const { udp, tcp } = server.process.bound.dns;
+    const all = [...tcp.map((a) => `tcp ${a}`), ...udp.map((a) => `udp ${a}`)].sort();
+    for (const pid of replaced) assert.deepEqual(listeningSocketsOf(pid), all, `worker ${pid}`);
     for (const address of [server.v4, server.v6]) {
       const [udp, tcp] = await addresses(address, 'www.example.org');
       assert.deepEqual(

@@ -1,7 +1,7 @@
 /**
  * End to end, filling gaps of tcp.test.ts and answers.test.ts:
- * - a listener on one family only (`--listen [::1]:PORT` or `--listen 127.0.0.1:PORT`)
- *   answers there, and nothing answers on the other family;
+ * - a listener on one family only (`--listen [::1]:0` or `--listen 127.0.0.1:0`) answers
+ *   there, and the server holds no socket on the other family;
  * - TCP (RFC 7766): a client that half-closes after pipelining still gets every reply, several
  *   queries on one connection with kdig +keepopen, and connections closed by the idle timeout
  *   free their place under the connection cap.
@@ -13,7 +13,6 @@ import { after, before, describe, test } from 'node:test';
 import { dig, kdig } from '../helpers/dig.js';
 import {
   decodeReply,
-  DnsTimeoutError,
   encodeQuery,
   frame,
   query,
@@ -21,12 +20,8 @@ import {
   type ServerAddress,
   type TcpSession,
 } from '../helpers/dns-client.js';
-import {
-  freePort,
-  startServer,
-  tmpdirWith,
-  type ServerProcess,
-} from '../helpers/server-process.js';
+import { startServer, tmpdirWith, type ServerProcess } from '../helpers/server-process.js';
+import { listeningSocketsOf } from '../helpers/sockets.js';
 import {
   rdataTexts,
   sleep,
@@ -66,28 +61,30 @@ describe('listeners on one address family', () => {
   });
 
   const rows = [
-    { listen: '[::1]:{port}', serving: '::1', silent: '127.0.0.1' },
-    { listen: '127.0.0.1:{port}', serving: '127.0.0.1', silent: '::1' },
+    { listen: '[::1]:0', serving: '::1' },
+    { listen: '127.0.0.1:0', serving: '127.0.0.1' },
   ];
   for (const row of rows) {
     test(`--listen ${row.listen} answers on ${row.serving} only`, async () => {
-      // The port is free on both families, so nothing else answers on the silent one.
-      const port = await freePort(['127.0.0.1', '::1']);
-      const server: ServerProcess = await startServer(
-        [
-          'serve',
-          '--zone',
-          `example.org=${join(dir, 'zones/example.org.zone')}`,
-          '--listen',
-          row.listen,
-          '--workers',
-          '1',
-        ],
-        { port, readyHost: row.serving },
-      );
+      const server: ServerProcess = await startServer([
+        'serve',
+        '--zone',
+        `example.org=${join(dir, 'zones/example.org.zone')}`,
+        '--listen',
+        row.listen,
+        '--workers',
+        '1',
+      ]);
       try {
-        const serving = { host: row.serving, port };
-        const silent = { host: row.silent, port };
+        const serving = server.dnsAt(row.serving);
+        const { port } = serving;
+        // The server's own sockets: one UDP and one listening TCP, both on the one address
+        // (a socket on the other family, or on every address, would show here).
+        const text = row.serving.includes(':')
+          ? `[${row.serving}]:${port}`
+          : `${row.serving}:${port}`;
+        assert.deepEqual(listeningSocketsOf(server.pid), [`tcp ${text}`, `udp ${text}`]);
+        assert.deepEqual(server.bound.dns, { udp: [text], tcp: [text] });
         for (const transport of ['udp', 'tcp'] as const) {
           const a = await query(serving, { name: 'www.example.org', type: 'A' }, { transport });
           assert.deepEqual(rdataTexts(a.answers).sort(), ['192.0.2.1', '192.0.2.2'], transport);
@@ -98,12 +95,6 @@ describe('listeners on one address family', () => {
           );
           assert.deepEqual(rdataTexts(aaaa.answers), ['2001:db8::1'], transport);
         }
-        await assert.rejects(
-          query(silent, { name: 'www.example.org', type: 'A' }, { timeoutMs: 400 }),
-          DnsTimeoutError,
-          `UDP on ${row.silent} answered`,
-        );
-        assert.ok(await tcpNotServed(silent), `TCP on ${row.silent} answered`);
         if (!TOOLS_MISSING) {
           const r = await dig([
             `@${row.serving}`,

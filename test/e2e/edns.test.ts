@@ -42,10 +42,11 @@ describe('EDNS(0)', () => {
     for (const { asked, want } of rows) {
       for (const host of ['127.0.0.1', '::1']) {
         const where = `payload ${asked} over ${host}`;
-        const reply = await query(
-          { host, port: server.port },
-          { name: 'www.example.org', type: 'A', edns: { udpPayload: asked } },
-        );
+        const reply = await query(server.on(host), {
+          name: 'www.example.org',
+          type: 'A',
+          edns: { udpPayload: asked },
+        });
         assert.equal(reply.rcode, 'NOERROR', where);
         assert.equal(reply.optCount, 1, `${where}: one OPT`);
         assert.equal(reply.opt?.udpPayload, want, where);

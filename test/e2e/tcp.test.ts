@@ -49,7 +49,7 @@ async function closeAll(sessions: readonly TcpSession[]): Promise<void> {
 
 test('length-framed queries over IPv4 and IPv6', async () => {
   for (const host of ['127.0.0.1', '::1']) {
-    const session = await tcpSession({ host, port: server.port });
+    const session = await tcpSession(server.on(host));
     try {
       const a = await ask(session, 'www.example.org', 'A');
       const aaaa = await ask(session, 'www.example.org', 'AAAA');

@@ -1,24 +1,20 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { query } from './dns-client.js';
 
 /**
- * Runs the real server (`src/main.ts`) as a child process for end-to-end tests: picks free
- * ports, collects its log lines, waits until it answers DNS, and stops it by PID.
+ * Runs the real server (`src/main.ts`) as a child process for end-to-end tests: it listens on
+ * port 0 (the system chooses), and the helper takes the addresses it bound from its own
+ * `listening` log line, so a test can never reach another test's server. It also collects
+ * the log lines and stops the server by PID.
  */
 
 /** The repository root (two levels above this file). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** Placeholder in `startServer` arguments that is replaced by the chosen port. */
-export const PORT = '{port}';
 
 /** How a server process ended. */
 export interface ExitInfo {
@@ -26,13 +22,41 @@ export interface ExitInfo {
   readonly signal: NodeJS.Signals | null;
 }
 
+/** An address and port, as the DNS client and `node:net` take them (`::1`, no brackets). */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The fields of the server's `listening` line: every listener, as `host:port` or `[v6]:port`. */
+export interface Bound {
+  readonly dns: { readonly udp: readonly string[]; readonly tcp: readonly string[] };
+  readonly api: string | undefined;
+  readonly agents: readonly string[];
+}
+
+/** Splits `host:port` or `[v6]:port` (the way the server writes addresses). */
+export function endpoint(text: string): Endpoint {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  if (!match) throw new Error(`server-process: not an ADDR:PORT: "${text}"`);
+  return { host: match[1] ?? match[2]!, port: Number(match[3]) };
+}
+
 /** A running server process. */
 export interface ServerProcess {
   readonly pid: number;
-  /** The port substituted for `{port}` (and used for the readiness query). */
+  /** What the server's first `listening` line says it bound. */
+  readonly bound: Bound;
+  /** The first DNS listener (UDP and TCP share its port), for the DNS client. */
+  readonly address: Endpoint;
+  /** The port of {@link address}. */
   readonly port: number;
-  /** The address of the readiness query, for use with the DNS client. */
-  readonly address: { readonly host: string; readonly port: number };
+  /** The DNS listener on `host` (`127.0.0.1`, `::1`); throws if the server has none there. */
+  readonly dnsAt: (host: string) => Endpoint;
+  /** The operator interface (`api.listen`), if the server has one. */
+  readonly api: Endpoint | undefined;
+  /** The sockets that receive agent announcements (`agents.listen`). */
+  readonly agents: readonly Endpoint[];
   /** stdout lines so far (pino JSON). */
   readonly logs: () => string[];
   /** stderr lines so far. */
@@ -62,15 +86,9 @@ export interface StartOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** @default the repository root */
   readonly cwd?: string;
-  /** Port to put in place of `{port}`. @default a free port from {@link freePort} */
-  readonly port?: number;
-  /** Add `--listen 127.0.0.1:{port}` when `args` has no `--listen`. @default true */
+  /** Add `--listen 127.0.0.1:0` when `args` has no `--listen`. @default true */
   readonly addListen?: boolean;
-  /** Name of the SOA readiness query. @default the origin of the first `--zone`, else '.' */
-  readonly readyName?: string;
-  /** @default '127.0.0.1' */
-  readonly readyHost?: string;
-  /** @default 15000 */
+  /** How long to wait for the `listening` line. @default 15000 */
   readonly readyTimeoutMs?: number;
   /** Script to run instead of `src/main.ts`, relative to `cwd` (helpers' self-tests). */
   readonly entry?: string;
@@ -79,6 +97,11 @@ export interface StartOptions {
    * `bin/steerdns.js` runs the installed command (the bundle, with its shebang's options).
    */
   readonly executable?: string;
+  /**
+   * A command that runs the server's command line, such as `['/usr/bin/taskset', '-c', '0,1']`.
+   * It must exec it (keep the PID): the helper signals that PID.
+   */
+  readonly prefix?: readonly string[];
   /** Keep about this many recent stdout lines (at most twice as many). @default 100000 */
   readonly maxLogLines?: number;
 }
@@ -95,68 +118,6 @@ function installExitHook(): void {
   });
 }
 
-interface BoundTcp {
-  readonly port: number;
-  readonly close: () => Promise<void>;
-}
-
-function bindTcp(host: string, port: number): Promise<BoundTcp | undefined> {
-  return new Promise((resolveBind) => {
-    const server = createServer();
-    server.once('error', () => {
-      resolveBind(undefined);
-    });
-    server.listen({ host, port, exclusive: true }, () => {
-      const address = server.address();
-      resolveBind({
-        port: typeof address === 'object' && address ? address.port : 0,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => {
-              done();
-            });
-          }),
-      });
-    });
-  });
-}
-
-function bindUdp(host: string, port: number): Promise<(() => Promise<void>) | undefined> {
-  return new Promise((resolveBind) => {
-    const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    socket.once('error', () => {
-      socket.close();
-      resolveBind(undefined);
-    });
-    socket.bind({ address: host, port, exclusive: true }, () => {
-      resolveBind(() => new Promise<void>((done) => socket.close(done)));
-    });
-  });
-}
-
-/**
- * Finds a port that is free for both UDP and TCP on every host in `hosts`, by binding them all.
- * Another process may still take it before the server binds it; that is rare on loopback.
- */
-export async function freePort(hosts: readonly string[] = ['127.0.0.1']): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const first = await bindTcp(hosts[0] ?? '127.0.0.1', 0);
-    if (!first) continue;
-    const closers: (() => Promise<void>)[] = [first.close];
-    let ok = true;
-    for (const host of hosts) {
-      const udp = await bindUdp(host, first.port);
-      if (udp) closers.push(udp);
-      const tcp: BoundTcp | undefined = host === hosts[0] ? first : await bindTcp(host, first.port);
-      if (tcp && tcp !== first) closers.push(tcp.close);
-      ok &&= udp !== undefined && tcp !== undefined;
-    }
-    await Promise.all(closers.map((close) => close()));
-    if (ok) return first.port;
-  }
-  throw new Error('server-process: no port free for both UDP and TCP after 100 attempts');
-}
-
 /** Writes `files` (relative path → content) into a fresh temporary directory; returns its path. */
 export async function tmpdirWith(files: Readonly<Record<string, string>>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'steerdns-test-'));
@@ -168,71 +129,96 @@ export async function tmpdirWith(files: Readonly<Record<string, string>>): Promi
   return dir;
 }
 
-function defaultReadyName(args: readonly string[]): string {
-  const zone = args.includes('--zone') ? args[args.indexOf('--zone') + 1] : undefined;
-  return zone?.includes('=') ? zone.split('=')[0]! : '.';
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
 /**
- * Starts `node --import tsx src/main.ts ...args` from the repository root. Every `{port}` in
- * `args` becomes a free port; unless `args` has `--listen`, `--listen 127.0.0.1:{port}` is
- * added. Resolves once the server answers (any RCODE) an SOA query over UDP; rejects with its
- * output if it exits first or is not answering after `readyTimeoutMs`.
+ * Starts `node --import tsx src/main.ts ...args` from the repository root; unless `args` has
+ * `--listen`, `--listen 127.0.0.1:0` is added. Resolves once the server has logged its
+ * `listening` line (every listener bound), with the addresses of that line; rejects with its
+ * output if it exits first or has not logged it after `readyTimeoutMs`.
  * @example const server = await startServer(['serve', '--zone', `example.org=${zoneFile}`]);
  */
 export async function startServer(
   args: readonly string[],
   opts: StartOptions = {},
 ): Promise<ServerProcess> {
-  const port = opts.port ?? (await freePort());
-  const expanded = args.map((a) => a.replaceAll(PORT, String(port)));
+  const expanded = [...args];
   if (opts.addListen !== false && !expanded.includes('--listen')) {
-    expanded.push('--listen', `127.0.0.1:${port}`);
+    expanded.push('--listen', '127.0.0.1:0');
   }
-  const [command, commandArgs] = opts.executable
+  const [server, serverArgs] = opts.executable
     ? [resolve(opts.cwd ?? REPO_ROOT, opts.executable), expanded]
     : [process.execPath, ['--import', 'tsx', opts.entry ?? 'src/main.ts', ...expanded]];
+  const [command = server, ...commandArgs] = [...(opts.prefix ?? []), server, ...serverArgs];
   const child = spawn(command, commandArgs, {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const server = wrap(child, port, opts.readyHost ?? '127.0.0.1', opts.maxLogLines ?? 100_000);
+  const running = wrap(child, opts.maxLogLines ?? 100_000);
   try {
-    await waitReady(
-      server,
-      opts.readyName ?? defaultReadyName(args),
-      opts.readyTimeoutMs ?? 15_000,
-    );
+    return withBound(running, await waitListening(running, opts.readyTimeoutMs ?? 15_000));
   } catch (err) {
-    await server.stop(1000);
+    await running.stop(1000);
     throw err;
   }
-  return server;
 }
 
-async function waitReady(server: ServerProcess, name: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (server.isAlive() && Date.now() < deadline) {
-    try {
-      await query(server.address, { name, type: 'SOA' }, { timeoutMs: 250 });
-      return;
-    } catch {
-      await sleep(50);
+const isStrings = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((v) => typeof v === 'string');
+
+/** The fields of a `listening` line, or undefined when `entry` is not one. */
+export function listeningOf(entry: Record<string, unknown> | undefined): Bound | undefined {
+  if (entry?.['msg'] !== 'listening') return undefined;
+  const dns = entry['dns'] as Record<string, unknown> | undefined;
+  const api = entry['api'];
+  const agents = entry['agents'] ?? [];
+  if (!isStrings(dns?.['udp']) || !isStrings(dns['tcp'])) return undefined;
+  if ((api !== undefined && typeof api !== 'string') || !isStrings(agents)) return undefined;
+  return { dns: { udp: dns['udp'], tcp: dns['tcp'] }, api, agents };
+}
+
+async function waitListening(server: Running, timeoutMs: number): Promise<Bound> {
+  try {
+    const line = await server.waitForLog((entry) => listeningOf(entry) !== undefined, timeoutMs);
+    return listeningOf(parseJson(line))!;
+  } catch (error) {
+    const output = `stderr:\n${server.stderr().join('\n')}\nstdout (last lines):\n${server.logs().slice(-50).join('\n')}`;
+    if (!server.isAlive()) {
+      const info = await server.exited;
+      throw new Error(
+        `server-process: server exited (code ${info.code}, signal ${info.signal}) before its "listening" line\n${output}`,
+        { cause: error },
+      );
     }
-  }
-  const output = `stderr:\n${server.stderr().join('\n')}\nstdout:\n${server.logs().slice(-50).join('\n')}`;
-  if (!server.isAlive()) {
-    const info = await server.exited;
     throw new Error(
-      `server-process: server exited (code ${info.code}, signal ${info.signal}) before answering\n${output}`,
+      `server-process: no "listening" line (msg "listening" with dns.udp and dns.tcp) within ${timeoutMs} ms\n${output}`,
+      { cause: error },
     );
   }
-  throw new Error(
-    `server-process: server not answering ${name} SOA after ${timeoutMs} ms\n${output}`,
-  );
+}
+
+/** Adds what the `listening` line says to a running process. */
+function withBound(server: Running, bound: Bound): ServerProcess {
+  const udp = bound.dns.udp.map(endpoint);
+  const paired = bound.dns.udp.join() === bound.dns.tcp.join();
+  if (udp.length === 0 || !paired)
+    throw new Error(
+      `server-process: the "listening" line does not pair each UDP listener with TCP on its port: ${JSON.stringify(bound.dns)}`,
+    );
+  const address = udp[0]!;
+  return {
+    ...server,
+    bound,
+    address,
+    port: address.port,
+    dnsAt: (host) => {
+      const found = udp.find((u) => u.host === host);
+      if (!found)
+        throw new Error(`server-process: no DNS listener on ${host}: ${bound.dns.udp.join(', ')}`);
+      return found;
+    },
+    api: bound.api === undefined ? undefined : endpoint(bound.api),
+    agents: bound.agents.map(endpoint),
+  };
 }
 
 function parseJson(line: string): Record<string, unknown> | undefined {
@@ -247,7 +233,10 @@ function parseJson(line: string): Record<string, unknown> | undefined {
   }
 }
 
-function wrap(child: ChildProcess, port: number, host: string, maxLines: number): ServerProcess {
+/** A server process before it is known where it listens. */
+type Running = Omit<ServerProcess, 'bound' | 'address' | 'port' | 'dnsAt' | 'api' | 'agents'>;
+
+function wrap(child: ChildProcess, maxLines: number): Running {
   const pid = child.pid;
   if (pid === undefined) throw new Error('server-process: spawn failed');
   children.add(child);
@@ -314,8 +303,6 @@ function wrap(child: ChildProcess, port: number, host: string, maxLines: number)
 
   return {
     pid,
-    port,
-    address: { host, port },
     logs: () => [...out],
     stderr: () => [...err],
     entries: () => out.map(parseJson).filter((e) => e !== undefined),

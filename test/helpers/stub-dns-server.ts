@@ -9,7 +9,7 @@ import { encodeOpt, frame, decodeReply } from './dns-client.js';
 /**
  * A tiny DNS server built on dns-packet, used only to test the test helpers (client, dig
  * parser, server-process, fuzz driver) while the real server is being written. Run as a
- * script (`node --import tsx test/helpers/stub-dns-server.ts --listen 127.0.0.1:PORT`) it
+ * script (`node --import tsx test/helpers/stub-dns-server.ts --listen 127.0.0.1:0`) it
  * behaves like `src/main.ts serve` as far as those helpers care: JSON log lines on stdout,
  * exit 0 on SIGTERM.
  */
@@ -186,8 +186,17 @@ export async function startStubServer(host = '127.0.0.1', port = 0): Promise<Stu
 async function main(argv: readonly string[]): Promise<void> {
   const listen = argv[argv.indexOf('--listen') + 1] ?? '127.0.0.1:0';
   const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(listen);
-  const server = await startStubServer(m?.[1] ?? '127.0.0.1', Number(m?.[2] ?? 0));
-  console.log(JSON.stringify({ level: 30, msg: 'listening', port: server.port }));
+  const host = m?.[1] ?? '127.0.0.1';
+  const server = await startStubServer(host, Number(m?.[2] ?? 0));
+  const bound = host.includes(':') ? `[${host}]:${server.port}` : `${host}:${server.port}`;
+  console.log(
+    JSON.stringify({
+      level: 30,
+      msg: 'listening',
+      dns: { udp: [bound], tcp: [bound] },
+      agents: [],
+    }),
+  );
   process.once('SIGTERM', () => {
     console.log(JSON.stringify({ level: 30, msg: 'stopping' }));
     void server.close().then(() => {

@@ -1,0 +1,36 @@
+import type { Logger } from '../observability/log.js';
+import type { BoundDns } from './dns-server.js';
+
+/**
+ * Where every listener of a server is bound, as `host:port` or `[v6]:port`: the fields of
+ * its `listening` log line. A listen address with port 0 shows the port the system chose;
+ * operators and the tests read the ports from this line.
+ */
+export interface Listening {
+  readonly dns: BoundDns;
+  /** The operator interface (`api.listen`), when configured. */
+  readonly api: string | undefined;
+  /** The sockets receiving agent announcements (`agents.listen`). */
+  readonly agents: readonly string[];
+}
+
+const key = (listening: Listening): string =>
+  JSON.stringify([listening.dns.udp, listening.dns.tcp, listening.api ?? null, listening.agents]);
+
+/**
+ * Logs `listening` the first time it is called, and again only when a listener moved (a
+ * reload can move any of them).
+ */
+export function listeningReporter(log: Logger): (listening: Listening) => void {
+  let last: string | undefined;
+  return (listening) => {
+    const now = key(listening);
+    if (now === last) return;
+    last = now;
+    log.info({ dns: listening.dns, api: listening.api, agents: listening.agents }, 'listening');
+  };
+}
+
+/** True when two processes are bound to the same DNS addresses (every worker must be). */
+export const sameDns = (a: BoundDns, b: BoundDns): boolean =>
+  JSON.stringify([a.udp, a.tcp]) === JSON.stringify([b.udp, b.tcp]);
