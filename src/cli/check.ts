@@ -17,10 +17,46 @@ export interface CheckOutcome {
 
 const isConfigFile = (file: string): boolean => /\.ya?ml$/i.test(file);
 
-/** The origin of a zone file given alone: --origin, or the file name without .zone/.db. */
-function originFor(file: string, origin: string | undefined): Buffer {
-  const text = origin ?? basename(file).replace(/\.(zone|db)$/i, '');
-  return nameFromText(text.endsWith('.') ? text : `${text}.`);
+/** The origin a zone file given alone is read with, and where it came from. */
+export interface AssumedOrigin {
+  readonly apex: Buffer;
+  /** `--origin`, `$ORIGIN on line N`, or `the file name`. */
+  readonly from: string;
+}
+
+/** The `$ORIGIN` that comes before every record (after blank lines, comments, `$TTL`). */
+function leadingOrigin(text: string): { name: string; line: number } | undefined {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const fields = lines[i]!.replace(/;.*$/, '').trim().split(/\s+/);
+    const first = fields[0]!.toUpperCase();
+    if (first === '' || first === '$TTL') continue;
+    return first === '$ORIGIN' && fields.length === 2
+      ? { name: fields[1]!, line: i + 1 }
+      : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The origin of a zone file given alone: `--origin`; else a `$ORIGIN` before every record;
+ * else the file name without `.zone`/`.db`. Throws when the name is not a domain name.
+ */
+export function assumedOrigin(
+  file: string,
+  text: string,
+  origin: string | undefined,
+): AssumedOrigin {
+  const absolute = (name: string): string => (name.endsWith('.') ? name : `${name}.`);
+  if (origin !== undefined) return { apex: nameFromText(absolute(origin)), from: '--origin' };
+  const byName = absolute(basename(file).replace(/\.(zone|db)$/i, ''));
+  const leading = leadingOrigin(text);
+  if (!leading) return { apex: nameFromText(byName), from: 'the file name' };
+  // A relative $ORIGIN is relative to the origin the file would have had, as the parser reads it.
+  const apex = leading.name.endsWith('.')
+    ? nameFromText(leading.name)
+    : nameFromText(leading.name, nameFromText(byName));
+  return { apex, from: `$ORIGIN on line ${leading.line}` };
 }
 
 async function checkZoneFile(
@@ -28,7 +64,14 @@ async function checkZoneFile(
   origin: string | undefined,
 ): Promise<{ problems: Problem[]; summary: string }> {
   const text = await readFile(file, 'utf8');
-  const apex = originFor(file, origin);
+  let assumed: AssumedOrigin;
+  try {
+    assumed = assumedOrigin(file, text, origin);
+  } catch (error) {
+    const reason = `cannot tell the zone's origin: ${(error as Error).message}`;
+    return { problems: [{ file, line: 0, reason }], summary: '' };
+  }
+  const { apex } = assumed;
   const assembly = assembleZone(apex);
   let records = 0;
   const onRecord = (record: ZoneRecord): void => {
@@ -51,7 +94,7 @@ async function checkZoneFile(
   }
   return {
     problems,
-    summary: `${file}: zone ${nameToText(apex)}, ${records} records`,
+    summary: `${file}: zone ${nameToText(apex)} (origin from ${assumed.from}), ${records} records`,
   };
 }
 
@@ -66,7 +109,11 @@ async function checkConfigFile(file: string): Promise<{ problems: Problem[]; sum
   }
 }
 
-/** Validates configuration and zone files; every problem is printed as `file:line: reason`. */
+/**
+ * Validates configuration and zone files; every problem is printed as `file:line: reason`.
+ * A zone file is read with the origin of {@link assumedOrigin}, and its summary line says
+ * which origin that was and why.
+ */
 export async function runCheck(args: readonly string[]): Promise<CheckOutcome> {
   const { values, positionals } = parseArgs({
     args: [...args],
