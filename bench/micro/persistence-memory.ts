@@ -3,9 +3,9 @@
 //   node --expose-gc --import tsx bench/micro/persistence-memory.ts [ENTRIES]
 // Keys are distinct resolver addresses as text ('10.x.y.z', the policy's key for a whole
 // IPv4 resolver), members one of 8 ids, as the persistence policy writes them. Measured
-// twice: as the answer path leaves the store (every set and hit is also noted in the
-// store's `changed` set, for a peer sync that nothing drains yet on a single node), and
-// after drainChanges() has emptied that set. Typed arrays are outside the V8 heap
+// twice: as the answer path leaves the store (every set is also a pending change, flags
+// and a queue of slot numbers, for a replicator that nothing runs yet on a single node),
+// and after drainChanges() has taken them. Typed arrays are outside the V8 heap
 // (process.memoryUsage().arrayBuffers): both are reported, and their sum.
 import process from 'node:process';
 import { LruPersistenceStore } from '../../src/steering/persistence-store.js';
@@ -45,7 +45,13 @@ const store = new LruPersistenceStore(entries);
 const now = Date.now();
 for (let i = 0; i < entries; i++) {
   const key = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-  store.set(key, { member: members[i & 7]!, expires: now + 3_600_000, lastSeen: now, hits: 1 });
+  store.set(key, {
+    member: members[i & 7]!,
+    created: now,
+    lastSeen: now,
+    ttlMs: 3_600_000,
+    hits: 1,
+  });
 }
 const filled = snapshot();
 console.log(

@@ -101,13 +101,37 @@ export interface PolicyResult {
 }
 
 /**
+ * What the chain may do with a policy when a client is remembered (seed 001: a returning
+ * LDNS is answered "foregoing the actions necessary to separately load balance" it).
+ * - `filter` (the default): drops or orders candidates by facts (health, admin state,
+ *   load limits, topology); always runs.
+ * - `select`: picks among the eligible (rotations, weights, hashes, least-load); skipped
+ *   when a `persistence` policy later in the chain remembers the client, so a returning
+ *   client neither advances a rotation nor is balanced again.
+ * - `persistence`: remembers decisions; implements {@link Policy.recall}.
+ */
+export type PolicyRole = 'filter' | 'select' | 'persistence';
+
+/**
  * One step of a service's policy chain. Must not mutate `candidates`, do I/O, or throw for
  * any configuration its schema accepted. May return an empty list: the chain, not the
  * policy, decides what an empty result means (next pool, then the all-down behaviour).
  */
 export interface Policy {
   readonly name: string;
+  /** @default 'filter' */
+  readonly role?: PolicyRole;
   apply(candidates: readonly Member[], ctx: SelectionContext): PolicyResult;
+  /**
+   * `select` policies that never answer some members (weight 0): false for those. A
+   * remembered member this says false for is not kept: the client is balanced afresh.
+   */
+  admits?(member: Member): boolean;
+  /**
+   * `persistence` policies: the member this client is remembered on, if its entry holds at
+   * `ctx.now` and the member is among `candidates`. Reads only; `apply` counts the hit.
+   */
+  recall?(candidates: readonly Member[], ctx: SelectionContext): Member | undefined;
 }
 
 /** What a policy is built from: its configuration and the service it serves. */

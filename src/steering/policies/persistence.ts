@@ -42,10 +42,15 @@ function groupIndex(deps: PolicyDeps): Map<string, string> {
   return index;
 }
 
+const HOUR_MS = 3_600_000;
+
 /**
  * Seed 001 persistence: a returning LDNS (or LDNS group, or client subnet) gets the member
- * it got before while the entry's TTL holds and the member is still eligible; otherwise the
- * chain's choice is remembered. Goes after the selection policy: it reorders that choice.
+ * it got before while its entry holds (`now <= lastSeen + ttl`: every hit slides it) and
+ * the member is still eligible; otherwise the chain's choice is remembered. Goes after the
+ * selection policy. The chain asks {@link Policy.recall} before that policy runs and, on a
+ * hit, skips the selection (role `select`) policies: a returning client advances no
+ * rotation. `ttlByHour` is read at every hit: the TTL in force now holds the entry.
  */
 export const persistence = definePolicy({
   name: 'persistence',
@@ -54,39 +59,61 @@ export const persistence = definePolicy({
     const store: PersistenceStore = deps.persistence(deps.service, config.maxEntries);
     const groups = groupIndex(deps);
     const useSubnet = config.key === 'subnet';
-    /** The key of a client and the ECS scope it implies. */
-    const keyOf = (client: ClientInfo): [string, number] => {
+    const keyOf = (client: ClientInfo): string => {
       if (!useSubnet) {
         const group = groups.size > 0 ? groups.get(client.resolverText) : undefined;
-        if (group !== undefined) return [`group:${group}`, 0];
+        if (group !== undefined) return `group:${group}`;
       }
       const address = useSubnet ? client.location : client.resolver;
       const full = address.length * 8;
-      const mask = Math.min(
-        address.length === 4 ? config.ipv4Mask : config.ipv6Mask,
-        useSubnet ? client.locationPrefix : full,
-      );
-      const scope = useSubnet && client.fromEcs ? mask : 0;
+      const mask = maskOf(client);
       // The common case, a whole resolver address, needs no formatting at all.
-      if (!useSubnet && mask === full) return [client.resolverText, scope];
-      return [`${formatAddress(maskBytes(address, mask))}/${mask}`, scope];
+      if (!useSubnet && mask === full) return client.resolverText;
+      return `${formatAddress(maskBytes(address, mask))}/${mask}`;
+    };
+    const maskOf = (client: ClientInfo): number => {
+      const address = useSubnet ? client.location : client.resolver;
+      return Math.min(
+        address.length === 4 ? config.ipv4Mask : config.ipv6Mask,
+        useSubnet ? client.locationPrefix : address.length * 8,
+      );
+    };
+    /** The ECS scope the key implies: the prefix used, when it came from ECS. */
+    const scopeOf = (client: ClientInfo): number =>
+      useSubnet && client.fromEcs ? maskOf(client) : 0;
+    // recall and apply run for the same query: compute its key once (ClientInfo is per query).
+    let lastClient: ClientInfo | undefined;
+    let lastKey = '';
+    const cachedKey = (client: ClientInfo): string => {
+      if (client !== lastClient) {
+        lastKey = keyOf(client);
+        lastClient = client;
+      }
+      return lastKey;
     };
     const ttlAt = (now: number): number => {
       if (config.ttlByHour.length === 0) return config.ttl * 1000;
-      const hour = new Date(now).getUTCHours();
-      return (
-        (config.ttlByHour.find((rule) => hour >= rule.from && hour < rule.to)?.ttl ?? config.ttl) *
-        1000
-      );
+      const hour = Math.floor(now / HOUR_MS) % 24; // UTC, without allocating a Date
+      for (const rule of config.ttlByHour)
+        if (hour >= rule.from && hour < rule.to) return rule.ttl * 1000;
+      return config.ttl * 1000;
+    };
+    const find = (candidates: readonly Member[], id: string | undefined): Member | undefined => {
+      if (id === undefined) return undefined;
+      for (const member of candidates) if (member.id === id) return member;
+      return undefined;
     };
     return {
       name: 'persistence',
+      role: 'persistence',
+      recall: (candidates, ctx) => find(candidates, store.peek(cachedKey(ctx.client), ctx.now)),
       apply(candidates: readonly Member[], ctx) {
         if (candidates.length === 0) return { candidates };
-        const [key, scope] = keyOf(ctx.client);
-        const remembered = store.hit(key, ctx.now);
-        const kept =
-          remembered === undefined ? undefined : candidates.find((m) => m.id === remembered);
+        const key = cachedKey(ctx.client);
+        const scope = scopeOf(ctx.client);
+        const ttlMs = ttlAt(ctx.now);
+        const remembered = store.hit(key, ctx.now, ttlMs);
+        const kept = find(candidates, remembered);
         if (kept) {
           const ordered = chosenFirst(candidates, kept);
           // Fixed-shape literals: a spread into the result would cost more than the lookup.
@@ -94,12 +121,7 @@ export const persistence = definePolicy({
           return { candidates: ordered, scope, notes: [`${key} stays on ${kept.id}`] };
         }
         const chosen = candidates[0]!;
-        store.set(key, {
-          member: chosen.id,
-          expires: ctx.now + ttlAt(ctx.now),
-          lastSeen: ctx.now,
-          hits: 1,
-        });
+        store.set(key, { member: chosen.id, created: ctx.now, lastSeen: ctx.now, ttlMs, hits: 1 });
         if (!ctx.explain) return { candidates, scope };
         const why =
           remembered === undefined ? 'new or expired' : `${remembered} no longer eligible`;
