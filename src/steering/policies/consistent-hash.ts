@@ -32,6 +32,8 @@ export const consistentHash = definePolicy({
   ),
   create: ({ ipv4Prefix, ipv6Prefix }) => ({
     name: 'consistent-hash',
+    role: 'select',
+    admits: (member) => member.weight > 0,
     apply(candidates, ctx) {
       const { location, locationPrefix, fromEcs } = ctx.client;
       const prefix = Math.min(location.length === 4 ? ipv4Prefix : ipv6Prefix, locationPrefix);

@@ -7,6 +7,7 @@ export const first = definePolicy({
   config: Type.Object({}, { additionalProperties: false }),
   create: () => ({
     name: 'first',
+    role: 'select',
     apply: (candidates) => ({ candidates }),
   }),
 });

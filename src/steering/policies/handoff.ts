@@ -48,6 +48,8 @@ export const handoff = definePolicy({
     const current = new Float64Array(deps.members.length);
     return {
       name: 'handoff',
+      role: 'select',
+      admits: (member) => (totals.get(siteOf(member)) ?? 0) > 0,
       apply(candidates, ctx) {
         const weightOf = (m: Member): number => totals.get(siteOf(m)) ?? 0;
         const chosen = smoothWeighted(candidates, current, weightOf);

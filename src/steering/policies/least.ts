@@ -10,6 +10,7 @@ function leastBy(name: string, metric: 'load' | 'connections'): PolicyDefinition
     config,
     create: () => ({
       name,
+      role: 'select',
       apply(candidates, ctx) {
         const scored = candidates.map((member, index) => ({
           member,

@@ -11,6 +11,8 @@ export const randomWeighted = definePolicy({
   config: Type.Object({}, { additionalProperties: false }),
   create: () => ({
     name: 'random-weighted',
+    role: 'select',
+    admits: (member) => weightOf(member) > 0,
     apply(candidates, ctx) {
       let total = 0;
       let last: Member | undefined;

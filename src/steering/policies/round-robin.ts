@@ -9,6 +9,7 @@ export const roundRobin = definePolicy({
     let counter = 0;
     return {
       name: 'round-robin',
+      role: 'select',
       apply(candidates) {
         if (candidates.length === 0) return { candidates };
         const start = counter++ % candidates.length;

@@ -29,6 +29,7 @@ export const stripe = definePolicy({
     let fallback = 0;
     return {
       name: 'stripe',
+      role: 'select',
       apply(candidates: readonly Member[], ctx: SelectionContext) {
         if (candidates.length === 0) return { candidates };
         const upFlags = candidates.map((m) => ctx.state.member(m.key).up !== false);

@@ -13,6 +13,8 @@ export const weighted = definePolicy({
     const current = new Float64Array(deps.members.length);
     return {
       name: 'weighted',
+      role: 'select',
+      admits: (member) => weightOf(member) > 0,
       apply(candidates) {
         const chosen = smoothWeighted(candidates, current, weightOf);
         return { candidates: chosen ? chosenFirstWeighted(candidates, chosen, weightOf) : [] };
