@@ -57,15 +57,25 @@ async function setup() {
   return { ask, down, advance: (ms: number) => (now += ms) };
 }
 
+/** The member after `address` in round-robin order (a, b, c, a, ...). */
+const next = (address: string): string =>
+  ({ '192.0.2.1': '192.0.2.2', '192.0.2.2': '192.0.2.3', '192.0.2.3': '192.0.2.1' })[address]!;
+
 test('a returning resolver keeps its member while the entry holds', async () => {
   const { ask, advance } = await setup();
   const first = ask('203.0.113.1');
-  for (let i = 0; i < 20; i++) assert.equal(ask('203.0.113.1'), first, `query ${i}`);
-  const others = new Set(Array.from({ length: 6 }, (_, i) => ask(`203.0.113.${10 + i}`)));
-  assert.ok(others.size > 1, 'other resolvers are still balanced');
+  for (let i = 0; i < 20; i++) {
+    advance(10_000);
+    assert.equal(ask('203.0.113.1'), first, `query ${i}, 10 s after the previous one`);
+  }
+  // the 20 hits did not turn the rotation: new resolvers continue right after `first`
+  const others = Array.from({ length: 6 }, (_, i) => ask(`203.0.113.${10 + i}`));
+  const rotation = others.reduce<string[]>((out) => [...out, next(out.at(-1)!)], [first]);
+  assert.deepEqual(others, rotation.slice(1), 'other resolvers are balanced, in rotation order');
   advance(61_000);
-  const after = new Set(Array.from({ length: 6 }, () => ask('203.0.113.1')));
-  assert.ok(after.size >= 1);
+  const after = ask('203.0.113.1');
+  assert.equal(after, next(others.at(-1)!), 'after 61 s of silence: the rotation picks afresh');
+  assert.equal(ask('203.0.113.1'), after, 'and the new member is remembered');
 });
 
 test('when its member goes down the resolver moves, and stays on the new one', async () => {
