@@ -29,9 +29,11 @@ export const AGENT_USAGE = `usage:
   ADDR:PORT is 192.0.2.1:5300 or [2001:db8::1]:5300, or a multicast group the servers
   joined: 239.255.53.1:5300 or [ff02::5380%eth0]:5300 (IPv6: the interface as zone).
   --multicast-interface is the IPv4 address of the interface to send to IPv4 groups from;
-  --multicast-ttl the hops allowed (default 1). --node defaults to the host name.
+  --multicast-ttl the hops allowed (default 1). --node defaults to the host name: two agents
+  of one host for one service need a --node each (the second is refused while the first runs).
   Load is CPU busy % unless --load-command prints it or --load-url (http/https) returns it;
-  connections are ESTABLISHED TCP sockets on each --port, or what --connections-command prints.`;
+  connections are ESTABLISHED TCP sockets on each --port, or what --connections-command prints.
+  SIGTERM and SIGINT send a leave: the servers drop the node at once.`;
 
 /** A mistake on the agent's command line; the caller prints it with {@link AGENT_USAGE}. */
 export class AgentUsageError extends SteerdnsError {
