@@ -1,212 +1,166 @@
-import type { ServerConfig } from './config/load.js';
-import { hostPort } from './lib/ip.js';
-import { HealthBoard } from './health/board.js';
-import { monitors } from './health/monitors/index.js';
-import { healthStateView, type TargetStates } from './health/view.js';
-import { ConfigError } from './lib/errors.js';
+/**
+ * Wiring only: which producers and consumers a process runs around its control node.
+ * One process alone, a primary with workers, and a worker are three sets of them.
+ */
+import { ControlNode, type NodeSnapshot } from './control/node.js';
+import { loadAll, type ConfigSource, type Loaded } from './control/load.js';
+import { configReloader } from './control/producers/config.js';
+import { startHealthProducer } from './control/producers/health.js';
+import { startAgentsProducer } from './control/producers/agents.js';
+import { linkToPrimary, type Channel } from './control/producers/primary.js';
+import { startDnsConsumer } from './control/consumers/dns.js';
+import { startStatusConsumer, statusRows } from './control/consumers/status.js';
+import { startWorkers } from './control/consumers/workers.js';
+import { persistenceTable } from './control/persistence-table.js';
+import { startReplicator, type Replicator } from './control/replication.js';
+import { wireKey } from './dns/name.js';
 import { collectLoadGarbage } from './lib/heap.js';
 import type { Logger } from './observability/log.js';
-import { DnsServer } from './server/dns-server.js';
-import { planHealth, type HealthPlan } from './server/health-checks.js';
-import { loadServices, serviceNames, type LoadedServices } from './server/load-services.js';
-import { loadZones, type LoadedZones } from './server/load-zones.js';
-import { PersistenceStores } from './steering/persistence-store.js';
-import { memberStatus, type MemberStatus } from './server/member-status.js';
-import { StatusApiHolder } from './server/status-api.js';
-import type { StateView } from './steering/types.js';
-import {
-  agentStateView,
-  NO_AGENTS,
-  startAgentListener,
-  type AgentListener,
-  type AgentSnapshot,
-} from './server/agents.js';
+import type { BoundDns } from './server/dns-server.js';
+import { listeningReporter, type Listening } from './server/listening.js';
+import type { MemberStatus } from './server/member-status.js';
+import { serviceNames } from './server/load-services.js';
+import type { ZoneSet } from './zone/zone-set.js';
 
-/** Produces a validated configuration: from a file, or from command-line flags. */
-export type ConfigSource = () => Promise<ServerConfig>;
+export { loadAll, logLoadFailure, type ConfigSource, type Loaded } from './control/load.js';
 
-/** Everything a configuration load produces, checked. */
-export interface Loaded {
-  readonly config: ServerConfig;
-  readonly loaded: LoadedZones;
-  readonly services: LoadedServices;
-  readonly health: HealthPlan;
-}
-
-/** Loads configuration, zones, services and health checks; throws ConfigError listing every problem. */
-export async function loadAll(
-  source: ConfigSource,
-  stores?: PersistenceStores,
-  announced: AgentSnapshot = NO_AGENTS,
-): Promise<Loaded> {
-  const config = await source();
-  const loaded = await loadZones(config.zones, serviceNames(config));
-  const { services, problems } = loadServices(config, loaded.zones, stores, announced.nodes);
-  const { plan, problems: healthProblems } = planHealth(config);
-  problems.push(...healthProblems);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { config, loaded, services, health: plan };
-}
-
-/** Logs a failed load once, one line per problem. */
-export function logLoadFailure(log: Logger, error: unknown, what: string): void {
-  if (error instanceof ConfigError) {
-    for (const problem of error.problems)
-      log.error({ problem }, `${what}: ${problem.file}:${problem.line}: ${problem.reason}`);
-  } else {
-    log.error({ err: error }, `${what}: ${String(error)}`);
-  }
-}
-
-/** Runs the health checks of this node and logs each state change once. */
-export function createBoard(
-  log: Logger,
-  onResult?: ConstructorParameters<typeof HealthBoard>[0]['onResult'],
-): HealthBoard {
-  return new HealthBoard({
-    now: Date.now,
-    random: Math.random,
-    createMonitor: (spec) => monitors.get(spec.type)!.create(spec.settings),
-    onTransition: (t) => {
-      log.info(
-        { target: t.id, from: t.from, to: t.to, reason: t.reason },
-        `health ${t.id}: ${t.from} -> ${t.to} (${t.reason})`,
-      );
-    },
-    ...(onResult ? { onResult } : {}),
-  });
-}
-
-/** One serving process: loads, listens, reloads on request, stops. */
+/** A running steerdns process. */
 export interface App {
-  /** Re-reads everything; keeps serving the old data if anything is wrong. Resolves true on success. */
+  /** Re-reads everything; keeps serving the old configuration if anything is wrong. */
   reload(): Promise<boolean>;
-  /** The state view answers are decided on now (for status and explain). */
-  state(): StateView;
-  /** Takes the nodes that announce themselves now (from this process's listener, or the primary). */
-  setAgents(snapshot: AgentSnapshot): void;
+  /** The node's snapshot now (for status and explain). */
+  snapshot(): NodeSnapshot;
   /** Every member with its live state, as `steerdns status` shows it. */
   status(): MemberStatus[];
+  /** Where every listener is bound. */
+  listening(): Listening;
   close(): Promise<void>;
 }
 
-/** Where this process gets health from: its own checks, or the primary's (a worker). */
-export type HealthSource =
-  { readonly kind: 'local' } | { readonly kind: 'remote'; readonly targets: TargetStates };
-
-/** Where health and agent announcements come from; by default this process gathers both. */
-export interface AppOptions {
-  readonly health?: HealthSource;
-  /** `local`: receive announcements here when configured; `remote`: the primary sends them. */
-  readonly agents?: 'local' | 'remote';
-  /** Nodes already known (a worker started after the primary heard them). */
-  readonly initialAgents?: AgentSnapshot;
+/**
+ * What a primary keeps of a load. It validates configurations and serves the operator
+ * interface but never answers queries, so of the zones it keeps only what placing the
+ * services needs: with a large zone, it would otherwise hold one more copy of it than
+ * there are workers.
+ */
+function outline(loaded: Loaded): ZoneSet {
+  return loaded.loaded.zones.outline(serviceNames(loaded.config).map((name) => wireKey(name)));
 }
 
-/** Loads the configuration and zones and starts answering. Rejects if either is bad. */
-export async function startApp(
-  source: ConfigSource,
-  log: Logger,
-  options: AppOptions = {},
-): Promise<App> {
-  const healthSource = options.health ?? { kind: 'local' };
-  // Persistence outlives reloads: a returning resolver keeps its member across them.
-  const stores = new PersistenceStores();
-  let agents = options.initialAgents ?? NO_AGENTS;
-  let current = await loadAll(source, stores, agents);
-  for (const warning of current.loaded.warnings)
+/**
+ * Starts a steerdns server: alone (`workers: 1`), or as the primary of `workers` worker
+ * processes that answer while it runs the checks, receives the announcements and serves
+ * the operator interface. Rejects if the configuration is bad or a listener cannot bind.
+ */
+export async function startApp(source: ConfigSource, log: Logger): Promise<App> {
+  const loaded = await loadAll(source);
+  for (const warning of loaded.loaded.warnings)
     log.warn(`${warning.file}:${warning.line}: ${warning.reason}`);
-  const board = healthSource.kind === 'local' ? createBoard(log) : undefined;
-  const targets: TargetStates = board ?? (healthSource as { targets: TargetStates }).targets;
-  const compose = (l: Loaded): StateView =>
-    healthStateView(
-      l.health.targetOf,
-      targets,
-      agentStateView(l.services.byKey.values(), agents, l.services.staticState),
-    );
-  let view = compose(current);
+  const workers = loaded.config.workers;
+  const keep = workers > 1 ? outline : (l: Loaded): ZoneSet => l.loaded.zones;
+  const node = new ControlNode(loaded.config, keep(loaded));
   collectLoadGarbage();
-  if (board) {
-    board.setChecks(current.health.checks);
-    await board.firstRound(current.health.startupGraceMs);
+  const health = startHealthProducer(node, log);
+  const replicator = startReplicator([persistenceTable(node.persistence)], () => undefined);
+  const stops: (() => Promise<void>)[] = [
+    () => health.stop(),
+    () => Promise.resolve(replicator.stop()),
+  ];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    await health.firstRound();
+    const dns =
+      workers > 1
+        ? await startWorkers(node, workers, log, replicator)
+        : await startDnsConsumer(node, log);
+    stops.push(() => dns.stop());
+    const agents = await startAgentsProducer(node, log);
+    stops.push(() => agents.stop());
+    const api = await startStatusConsumer(node, log);
+    stops.push(() => api.stop());
+    const listening = (): Listening => ({
+      dns: dns.bound(),
+      api: api.bound(),
+      agents: agents.bound(),
+    });
+    const report = listeningReporter(log);
+    report(listening());
+    const snapshot = node.snapshot();
+    log.info(
+      { zones: snapshot.zones.zones.size, checks: snapshot.config.health.checks.length, workers },
+      'ready',
+    );
+    const reloader = configReloader(node, source, log, keep);
+    return {
+      async reload() {
+        const ok = await reloader.reload();
+        report(listening());
+        return ok;
+      },
+      snapshot: () => node.snapshot(),
+      status: () => statusRows(node.snapshot()),
+      listening,
+      close: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
   }
-  const server = new DnsServer(
-    current.config,
-    current.loaded.zones,
-    current.services,
-    log,
-    () => view,
-  );
-  await server.start();
-  const setAgents = (snapshot: AgentSnapshot): void => {
-    const joinedOrLeft = snapshot.membership !== agents.membership;
-    agents = snapshot;
-    if (joinedOrLeft) {
-      const { config, loaded } = current;
-      const { services, problems } = loadServices(config, loaded.zones, stores, agents.nodes);
-      if (problems.length > 0) {
-        logLoadFailure(log, new ConfigError(problems), 'announced members not applied');
-      } else {
-        current = { ...current, services };
-        server.reload(config, loaded.zones, services);
-      }
-    }
-    view = compose(current);
-  };
-  let listener: AgentListener | undefined;
-  const followAgentsConfig = async (): Promise<void> => {
-    if (options.agents === 'remote') return;
-    const wanted = current.config.agents;
-    if (wanted && listener) await listener.update(wanted);
-    else if (wanted) listener = await startAgentListener(wanted, log, setAgents);
-    else if (listener) {
-      await listener.close();
-      listener = undefined;
-      setAgents(NO_AGENTS);
-    }
-  };
-  await followAgentsConfig();
-  const status = (): MemberStatus[] => memberStatus(current, targets, view);
-  // Workers leave the operator interface to the primary.
-  const api = options.agents === 'remote' ? undefined : new StatusApiHolder(status, log);
-  await api?.follow(current.config.api?.listen);
-  log.info(
-    {
-      listen: current.config.listen.map((l) => hostPort(l.host, l.port)),
-      zones: current.loaded.zones.zones.size,
-      checks: current.health.checks.length,
-    },
-    'ready',
-  );
+}
+
+/**
+ * One round of every health check of a configuration, from this machine, without serving:
+ * `steerdns status --config`. Waits for a first result of every check (at most the
+ * start-up grace, or one interval and timeout of the slowest check).
+ */
+export async function checkOnce(source: ConfigSource, log: Logger): Promise<MemberStatus[]> {
+  const loaded = await loadAll(source);
+  const node = new ControlNode(loaded.config, loaded.loaded.zones);
+  const health = startHealthProducer(node, log);
+  try {
+    const { checks, startupGraceMs } = loaded.config.health;
+    const slowest = Math.max(0, ...checks.map((c) => c.tracker.intervalMs + c.timeoutMs));
+    await health.firstRound(Math.max(startupGraceMs, slowest));
+    return statusRows(node.snapshot());
+  } finally {
+    await health.stop();
+  }
+}
+
+/** A worker process: what it needs of `process` and cluster, given by main.ts. */
+export interface WorkerProcess {
+  readonly channel: Channel;
+}
+
+/** A running worker: ends when the primary says stop. */
+export interface WorkerApp {
+  readonly stopped: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A worker: its node is fed by the primary (configuration, health, agents), it answers
+ * DNS from it, and it shares the persistence table with the other workers.
+ */
+export async function startWorkerApp(worker: WorkerProcess, log: Logger): Promise<WorkerApp> {
+  let replicator: Replicator | undefined;
+  const link = linkToPrimary(worker.channel, log, (batch) => replicator?.receive(batch));
+  const node = await link.node;
+  replicator = startReplicator([persistenceTable(node.persistence)], (batch) => {
+    worker.channel.send({ type: 'replicate', batch });
+  });
+  const dns = await startDnsConsumer(node, log);
+  worker.channel.send({ type: 'ready', dns: dns.bound() });
   return {
-    async reload() {
-      try {
-        const next = await loadAll(source, stores, agents);
-        board?.setChecks(next.health.checks);
-        current = next;
-        view = compose(next);
-        server.reload(next.config, next.loaded.zones, next.services);
-        await followAgentsConfig();
-        await api?.follow(next.config.api?.listen);
-        const serials = [...next.loaded.zones.zones.values()].map((zone) => zone.serial);
-        log.info({ zones: next.loaded.zones.zones.size, serials }, 'reloaded');
-        return true;
-      } catch (error) {
-        logLoadFailure(log, error, 'reload rejected, still serving the previous configuration');
-        return false;
-      } finally {
-        // The old snapshot, or the rejected load, is garbage now either way.
-        collectLoadGarbage();
-      }
-    },
-    state: () => view,
-    setAgents,
-    status,
+    stopped: link.stopped,
     async close() {
-      await api?.close();
-      await server.close();
-      await listener?.close();
-      await board?.stop();
+      replicator?.stop();
+      await dns.stop();
     },
   };
 }
+
+/** Where a worker answers: what it reports to the primary. */
+export type { BoundDns };

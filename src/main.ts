@@ -3,19 +3,19 @@
  * standard streams and exit codes.
  */
 import cluster from 'node:cluster';
-import { startApp, type App } from './app.js';
+import { startApp, startWorkerApp, type App } from './app.js';
+import type { Channel } from './control/producers/primary.js';
+import type { PrimaryMessage, WorkerMessage } from './control/messages.js';
+import { WorkerStartError } from './control/consumers/workers.js';
 import { parseServeArgs, UsageError, USAGE } from './cli/args.js';
 import { runCheck } from './cli/check.js';
 import { runExplain } from './cli/explain.js';
 import { runStatus, StatusError } from './cli/status.js';
 import { ConfigError, formatProblem } from './lib/errors.js';
 import { createLogger, type Logger } from './observability/log.js';
-import { startSupervisor, WorkerStartError, type WorkerMessage } from './server/supervisor.js';
-import { RemoteTargetStates } from './health/view.js';
 import { startAgent, type AgentLog } from './agent/agent.js';
 import { AGENT_USAGE, AgentUsageError, parseAgentArgs } from './agent/cli.js';
 import { KeyFileError } from './agent/key-file.js';
-import type { AgentSnapshot } from './server/agents.js';
 
 const VERSION = '0.1.0';
 
@@ -28,53 +28,49 @@ function onSignals(signals: readonly NodeJS.Signals[], action: () => Promise<unk
   for (const signal of signals) process.on(signal, () => void action());
 }
 
-async function serveWorker(options: ReturnType<typeof parseServeArgs>, log: Logger): Promise<void> {
-  // Listen before anything else: the primary sends health state as soon as we are online.
-  const targets = new RemoteTargetStates();
-  let agents: AgentSnapshot | undefined;
-  // eslint-disable-next-line prefer-const -- the message handler reads it before it is set
-  let app: App | undefined;
+/**
+ * The channel of a worker to its primary, listening from the first moment: the primary
+ * sends its snapshot as soon as the worker is online, before the worker has read its
+ * arguments. Messages wait here until the worker takes them.
+ */
+function primaryChannel(): Channel {
+  const waiting: PrimaryMessage[] = [];
+  let deliver: ((message: PrimaryMessage) => void) | undefined;
+  process.on('message', (message: PrimaryMessage) => {
+    if (deliver) deliver(message);
+    else waiting.push(message);
+  });
+  process.send?.({ type: 'hello' } satisfies WorkerMessage);
+  return {
+    on: (_event, listener) => {
+      deliver = listener;
+      for (const message of waiting.splice(0)) listener(message);
+    },
+    send: (message) => process.send?.(message),
+  };
+}
+
+const workerChannel = cluster.isWorker ? primaryChannel() : undefined;
+
+async function serveWorker(log: Logger): Promise<void> {
+  const channel = workerChannel!;
+  const worker = await startWorkerApp({ channel }, log);
+  // The primary decides; a terminal's Ctrl-C reaches every process of the group.
+  process.on('SIGHUP', () => undefined);
   const stop = async (): Promise<void> => {
-    await app?.close();
+    await worker.close();
     cluster.worker?.disconnect();
   };
-  cluster.worker?.on('message', (message: WorkerMessage) => {
-    if (message.type === 'health') targets.update(message.batch);
-    if (message.type === 'agents') {
-      agents = message.snapshot;
-      app?.setAgents(message.snapshot);
-    }
-    if (message.type === 'reload') void app?.reload();
-    if (message.type === 'stop') void stop();
-  });
-  app = await startApp(options.source, log, {
-    health: { kind: 'remote', targets },
-    agents: 'remote',
-    ...(agents ? { initialAgents: agents } : {}),
-  });
-  // Announcements that arrived while loading.
-  if (agents) app.setAgents(agents);
-  // The supervisor decides; a terminal's Ctrl-C reaches every process of the group.
-  process.on('SIGHUP', () => undefined);
   onSignals(['SIGINT', 'SIGTERM'], stop);
-  process.send?.({ type: 'ready' } satisfies WorkerMessage);
+  void worker.stopped.then(stop);
 }
 
 async function serve(args: readonly string[]): Promise<void> {
   const options = parseServeArgs(args);
   const config = await options.source();
-  const log = createLogger(config.logLevel, cluster.isWorker ? { worker: cluster.worker?.id } : {});
-  if (cluster.isWorker) return serveWorker(options, log);
-  if (config.workers > 1) {
-    const supervisor = await startSupervisor(config.workers, options.source, log);
-    onSignals(['SIGHUP'], () => supervisor.reload());
-    onSignals(['SIGINT', 'SIGTERM'], async () => {
-      log.info('stopping');
-      await supervisor.stop();
-      process.exit(0);
-    });
-    return;
-  }
+  const log = createLogger(config.log.level, cluster.isWorker ? { worker: cluster.worker?.id } : {});
+  // A worker takes its configuration (and all the rest) from the primary.
+  if (cluster.isWorker) return serveWorker(log);
   const app: App = await startApp(options.source, log);
   onSignals(['SIGHUP'], () => app.reload());
   onSignals(['SIGINT', 'SIGTERM'], async () => {

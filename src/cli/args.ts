@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util';
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import {
   parseListen,
   readConfig,
+  zonesOnlyConfig,
+  type CompiledConfig,
   type ListenAddress,
-  type ServerConfig,
   type ZoneSource,
 } from '../config/load.js';
+import { canonicalName } from '../config/compile-services.js';
 import { nameFromText } from '../dns/name.js';
 import { ConfigError } from '../lib/errors.js';
 import type { ConfigSource } from '../app.js';
@@ -42,9 +43,10 @@ function parseZoneFlag(text: string): ZoneSource {
   if (eq <= 0) throw new UsageError(`--zone expects ORIGIN=FILE, got "${text}"`);
   const originText = text.slice(0, eq);
   const file = resolve(text.slice(eq + 1));
-  let origin: Buffer;
+  let origin: string;
   try {
-    origin = nameFromText(originText.endsWith('.') ? originText : `${originText}.`);
+    nameFromText(originText.endsWith('.') ? originText : `${originText}.`);
+    origin = canonicalName(originText);
   } catch (error) {
     throw new UsageError(
       `--zone ${text}: the origin is not a domain name: ${(error as Error).message}`,
@@ -52,7 +54,6 @@ function parseZoneFlag(text: string): ZoneSource {
   }
   return {
     origin,
-    originText,
     file,
     inline: undefined,
     defaultTtl: undefined,
@@ -102,11 +103,11 @@ export function parseServeArgs(args: readonly string[]): ServeOptions {
   const listen = parseListenFlags(values.listen ?? []);
   const workers = parseWorkers(values.workers);
   const logLevel = parseLogLevel(values['log-level']);
-  const overrides = (config: ServerConfig): ServerConfig => ({
+  const overrides = (config: CompiledConfig): CompiledConfig => ({
     ...config,
     ...(listen.length > 0 ? { listen } : {}),
     ...(workers !== undefined ? { workers } : {}),
-    ...(logLevel !== undefined ? { logLevel } : {}),
+    ...(logLevel !== undefined ? { log: { ...config.log, level: logLevel } } : {}),
   });
   if (values.config !== undefined) {
     if (values.zone) throw new UsageError('give either --config or --zone, not both');
@@ -117,29 +118,7 @@ export function parseServeArgs(args: readonly string[]): ServeOptions {
     throw new UsageError('serve needs --config FILE or at least one --zone ORIGIN=FILE');
   if (listen.length === 0)
     throw new UsageError('serve --zone needs at least one --listen ADDR:PORT');
-  const zones = values.zone.map(parseZoneFlag);
-  const config: ServerConfig = {
-    file: undefined,
-    listen,
-    workers: workers ?? availableParallelism(),
-    logLevel: logLevel ?? 'info',
-    explainSample: 0,
-    udpPayloadMax: 1232,
-    tcpIdleTimeoutMs: 10_000,
-    tcpMaxConnections: 1024,
-    zones,
-    agents: undefined,
-    api: undefined,
-    steering: {
-      services: [],
-      sites: {},
-      ldnsGroups: {},
-      topology: [],
-      countryDatabase: undefined,
-      health: undefined,
-      where: () => ({ file: '--zone', line: 0 }),
-    },
-  };
+  const config = overrides(zonesOnlyConfig(values.zone.map(parseZoneFlag), listen));
   return { source: () => Promise.resolve(config), logLevel };
 }
 

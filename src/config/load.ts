@@ -7,89 +7,39 @@ import { readKeyFile } from '../agent/key-file.js';
 import { familyOf, isMulticastGroup, multicastProblem, splitZone } from '../agent/multicast.js';
 import { parseDuration } from '../lib/duration.js';
 import { ConfigError, type Problem } from '../lib/errors.js';
-import { parseCidr, type Cidr } from '../lib/ip.js';
-import { ConfigSchema, type ConfigFile, type ServiceConfig, type ZoneConfig } from './schema.js';
+import { parseCidr, parseHostPort } from '../lib/ip.js';
+import {
+  deepFreeze,
+  type AgentsConfig,
+  type CompiledConfig,
+  type ListenAddress,
+  type ZoneSource,
+} from './compiled.js';
+import { CheckCollector } from './compile-health.js';
+import { canonicalName, compileServices, compileTopology } from './compile-services.js';
+import { ConfigSchema, type ConfigFile, type ZoneConfig } from './schema.js';
 import { parseYaml, type YamlSource } from './yaml-source.js';
 
-/** An address and port to listen on (UDP and TCP). */
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
+export type { AgentsConfig, CompiledConfig, ListenAddress, ZoneSource } from './compiled.js';
 
-/** Where a zone's records come from. */
-export interface ZoneSource {
-  readonly origin: Buffer;
-  readonly originText: string;
-  /** Absolute path of the master file, if any. */
-  readonly file: string | undefined;
-  /** Inline records as master-file text, with the config line of each of its lines. */
-  readonly inline:
-    { readonly text: string; readonly file: string; readonly lines: readonly number[] } | undefined;
-  readonly defaultTtl: number | undefined;
-  readonly transfer: readonly Cidr[];
-  /** Where the zone is declared. */
-  readonly declaredAt: { readonly file: string; readonly line: number };
-}
+/** Defaults of the top-level sections, applied here and nowhere else. */
+export const DEFAULTS = {
+  listen: '127.0.0.1:5353',
+  logLevel: 'info',
+  udpPayloadMax: 1232,
+  tcpIdleTimeoutMs: 10_000,
+  tcpMaxConnections: 1024,
+  agentsMissed: 3,
+  agentsMaxSkewMs: 30_000,
+} as const;
 
-/** Where and how node status announcements are received (the `agents` section). */
-export interface AgentsConfig {
-  readonly listen: readonly ListenAddress[];
-  readonly keyFile: string;
-  /** The shared HMAC key, read when the configuration is loaded. */
-  readonly key: Buffer;
-  /** A second key still accepted during a key rotation (`previousKeyFile`). */
-  readonly previousKey?: Buffer | undefined;
-  /** A node silent for this many of its announced intervals is removed. */
-  readonly missedIntervals: number;
-  readonly maxSkewMs: number;
-  /** IPv4 address of the interface IPv4 multicast groups in `listen` are joined on. */
-  readonly multicastInterface?: string | undefined;
-}
-
-/** A validated configuration, defaults applied and paths resolved. */
-export interface ServerConfig {
-  readonly file: string | undefined;
-  readonly listen: readonly ListenAddress[];
-  readonly workers: number;
-  readonly logLevel: string;
-  /** Fraction of steered queries logged with their explanation. */
-  readonly explainSample: number;
-  readonly udpPayloadMax: number;
-  readonly tcpIdleTimeoutMs: number;
-  readonly tcpMaxConnections: number;
-  readonly zones: readonly ZoneSource[];
-  /** The operator HTTP interface (GET /status); undefined when not served. */
-  readonly api: { readonly listen: ListenAddress } | undefined;
-  /** Node status announcements; undefined when not received. */
-  readonly agents: AgentsConfig | undefined;
-  /** Steering: the `services`, `sites` and `ldnsGroups` sections as written (schema-checked). */
-  readonly steering: {
-    readonly services: readonly ServiceConfig[];
-    readonly sites: NonNullable<ConfigFile['sites']>;
-    readonly ldnsGroups: NonNullable<ConfigFile['ldnsGroups']>;
-    readonly topology: NonNullable<ConfigFile['topology']>;
-    /** Absolute path of the country database, if configured. */
-    readonly countryDatabase: string | undefined;
-    /** The `health` section (start-up grace). */
-    readonly health: ConfigFile['health'];
-    /** Where a value of the file is, for `file:line: reason` (path from the document root). */
-    readonly where: (path: readonly (string | number)[]) => {
-      readonly file: string;
-      readonly line: number;
-    };
-  };
-}
-
-/** Parses `ADDR:PORT` or `[IPv6]:PORT`. */
+/** Parses `ADDR:PORT` or `[IPv6]:PORT` (port 0: the system chooses). */
 export function parseListen(text: string): ListenAddress | undefined {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(text);
-  if (!match) return undefined;
-  const host = match[1] ?? match[2]!;
-  const port = Number(match[3]);
-  if (port > 65535 || !parseCidr(host)) return undefined;
-  return { host, port };
+  const parsed = parseHostPort(text);
+  return parsed?.port === undefined ? undefined : { host: parsed.host, port: parsed.port };
 }
+
+
 
 function schemaProblems(source: YamlSource): Problem[] {
   const seen = new Set<string>();
@@ -133,9 +83,10 @@ function resolveZone(
   problems: Problem[],
 ): ZoneSource | undefined {
   const at = (path: (string | number)[]): number => source.lineOf(['zones', index, ...path]);
-  let origin: Buffer;
+  let origin: string;
   try {
-    origin = nameFromText(zone.origin.endsWith('.') ? zone.origin : `${zone.origin}.`);
+    nameFromText(zone.origin.endsWith('.') ? zone.origin : `${zone.origin}.`);
+    origin = canonicalName(zone.origin);
   } catch (error) {
     const reason = error instanceof NameError ? error.message : String(error);
     problems.push({
@@ -152,10 +103,9 @@ function resolveZone(
       reason: `zones.${index}: needs a file or records`,
     });
   }
-  const transfer: Cidr[] = [];
+  const transfer: string[] = [];
   (zone.transfer ?? []).forEach((text, i) => {
-    const cidr = parseCidr(text);
-    if (cidr) transfer.push(cidr);
+    if (parseCidr(text)) transfer.push(text);
     else
       problems.push({
         file: source.file,
@@ -165,7 +115,6 @@ function resolveZone(
   });
   return {
     origin,
-    originText: zone.origin,
     file: zone.file === undefined ? undefined : resolve(dirname(source.file), zone.file),
     inline: inlineSource(zone, index, source),
     defaultTtl: zone.ttl,
@@ -179,16 +128,16 @@ function readAgentKey(
   field: 'keyFile' | 'previousKeyFile',
   source: YamlSource,
   problems: Problem[],
-): Buffer {
+): string {
   try {
-    return readKeyFile(path);
+    return readKeyFile(path).toString('base64');
   } catch (error) {
     problems.push({
       file: source.file,
       line: source.lineOf(['agents', field]),
       reason: `agents.${field}: ${(error as Error).message}`,
     });
-    return Buffer.alloc(0);
+    return '';
   }
 }
 
@@ -244,10 +193,11 @@ function resolveAgents(
     listen,
     keyFile,
     key,
-    ...(previousKey === undefined ? {} : { previousKey }),
-    missedIntervals: agents.missed ?? 3,
-    maxSkewMs: parseDuration(agents.maxSkew ?? 30_000) ?? 30_000,
-    ...(iface === undefined ? {} : { multicastInterface: iface }),
+    previousKey,
+    missedIntervals: agents.missed ?? DEFAULTS.agentsMissed,
+    maxSkewMs:
+      parseDuration(agents.maxSkew ?? DEFAULTS.agentsMaxSkewMs) ?? DEFAULTS.agentsMaxSkewMs,
+    multicastInterface: iface,
   };
 }
 
@@ -255,7 +205,7 @@ function resolveApi(
   api: ConfigFile['api'],
   source: YamlSource,
   problems: Problem[],
-): ServerConfig['api'] {
+): CompiledConfig['api'] {
   if (api === undefined) return undefined;
   const listen = parseListen(api.listen);
   if (listen) return { listen };
@@ -267,10 +217,9 @@ function resolveApi(
   return undefined;
 }
 
-/** Turns a schema-valid configuration into a {@link ServerConfig}, collecting problems. */
-function resolveConfig(config: ConfigFile, source: YamlSource, problems: Problem[]): ServerConfig {
+function compileListen(config: ConfigFile, source: YamlSource, problems: Problem[]) {
   const listen: ListenAddress[] = [];
-  (config.listen ?? ['127.0.0.1:5353']).forEach((text, i) => {
+  (config.listen ?? [DEFAULTS.listen]).forEach((text, i) => {
     const address = parseListen(text);
     if (address) listen.push(address);
     else
@@ -280,51 +229,86 @@ function resolveConfig(config: ConfigFile, source: YamlSource, problems: Problem
         reason: `listen: expected ADDR:PORT or [IPv6]:PORT, got "${text}"`,
       });
   });
+  return listen;
+}
+
+/** Turns a schema-valid configuration into a {@link CompiledConfig}, collecting problems. */
+function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): CompiledConfig {
   const zones: ZoneSource[] = [];
   config.zones.forEach((zone, i) => {
     const resolved = resolveZone(zone, i, source, problems);
     if (resolved) zones.push(resolved);
   });
+  const where = (path: readonly (string | number)[]) => ({
+    file: source.file,
+    line: source.lineOf(path),
+  });
+  const checks = new CheckCollector(where, problems);
+  const countryDatabase =
+    config.geo?.countryDatabase === undefined
+      ? undefined
+      : resolve(dirname(source.file), config.geo.countryDatabase);
   return {
     file: source.file,
-    listen,
+    listen: compileListen(config, source, problems),
     workers: config.workers ?? availableParallelism(),
-    logLevel: config.log?.level ?? 'info',
-    explainSample: config.log?.explainSample ?? 0,
-    udpPayloadMax: config.dns?.udpPayloadMax ?? 1232,
-    tcpIdleTimeoutMs: parseDuration(config.dns?.tcpIdleTimeout ?? 10_000) ?? 10_000,
-    tcpMaxConnections: config.dns?.tcpMaxConnections ?? 1024,
+    log: {
+      level: config.log?.level ?? DEFAULTS.logLevel,
+      explainSample: config.log?.explainSample ?? 0,
+    },
+    dns: {
+      udpPayloadMax: config.dns?.udpPayloadMax ?? DEFAULTS.udpPayloadMax,
+      tcpIdleTimeoutMs:
+        parseDuration(config.dns?.tcpIdleTimeout ?? DEFAULTS.tcpIdleTimeoutMs) ??
+        DEFAULTS.tcpIdleTimeoutMs,
+      tcpMaxConnections: config.dns?.tcpMaxConnections ?? DEFAULTS.tcpMaxConnections,
+    },
     zones,
     agents: resolveAgents(config.agents, source, problems),
     api: resolveApi(config.api, source, problems),
-    steering: {
-      services: config.services ?? [],
-      sites: config.sites ?? {},
-      ldnsGroups: config.ldnsGroups ?? {},
-      topology: config.topology ?? [],
-      health: config.health,
-      countryDatabase:
-        config.geo?.countryDatabase === undefined
-          ? undefined
-          : resolve(dirname(source.file), config.geo.countryDatabase),
-      where: (path) => ({ file: source.file, line: source.lineOf(path) }),
-    },
+    services: compileServices(config, where, problems, checks),
+    topology: compileTopology(config, countryDatabase, where, problems),
+    health: checks.result(config),
   };
 }
 
-/** Parses and validates configuration text; throws {@link ConfigError} listing every problem. */
-export function parseConfig(text: string, file: string): ServerConfig {
+/** The configuration of `serve --zone ORIGIN=FILE ...`: zones only, every default. */
+export function zonesOnlyConfig(
+  zones: readonly ZoneSource[],
+  listen: readonly ListenAddress[],
+): CompiledConfig {
+  return deepFreeze({
+    file: undefined,
+    listen,
+    workers: availableParallelism(),
+    log: { level: DEFAULTS.logLevel, explainSample: 0 },
+    dns: {
+      udpPayloadMax: DEFAULTS.udpPayloadMax,
+      tcpIdleTimeoutMs: DEFAULTS.tcpIdleTimeoutMs,
+      tcpMaxConnections: DEFAULTS.tcpMaxConnections,
+    },
+    zones,
+    api: undefined,
+    agents: undefined,
+    services: [],
+    topology: { sites: {}, ldnsGroups: {}, rules: [], countryDatabase: undefined },
+    health: { checks: [], startupGraceMs: 0 },
+  });
+}
+
+/** Compiles configuration text; throws {@link ConfigError} listing every problem. */
+export function parseConfig(text: string, file: string): CompiledConfig {
   const { source, problems } = parseYaml(text, file);
   if (!source) throw new ConfigError(problems);
   const schema = schemaProblems(source);
   if (schema.length > 0) throw new ConfigError(schema);
-  const config = resolveConfig(source.value as ConfigFile, source, problems);
+  const config = compile(source.value as ConfigFile, source, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return deepFreeze(config);
 }
 
-/** Reads and validates a configuration file. */
-export async function readConfig(file: string): Promise<ServerConfig> {
+/** Reads and compiles a configuration file. */
+export async function readConfig(file: string): Promise<CompiledConfig> {
   const path = resolve(file);
   let text: string;
   try {

@@ -31,3 +31,6 @@ export function parseYaml(
   };
   return { source: { file, value: doc.toJS() as unknown, lineOf }, problems };
 }
+
+/** Says where a value of the file is: the path from the document root to its line. */
+export type Where = (path: readonly (string | number)[]) => { file: string; line: number };

@@ -35,18 +35,26 @@ function frame(reply: Buffer): Buffer {
   return out;
 }
 
+/** The limits of a listener that a reload may change. */
+export interface TcpLimits {
+  readonly idleTimeoutMs: number;
+  readonly maxConnections: number;
+}
+
 /** A running TCP listener. */
 export interface TcpListener {
   readonly server: net.Server;
+  /** Applies new limits: to new connections (the idle timeout) and to accepting (the cap). */
+  setLimits(limits: TcpLimits): void;
   /** Stops accepting and closes every open connection. */
   close(): Promise<void>;
 }
 
 /** Serves one connection: length-framed, pipelined queries answered in order. */
-function serveConnection(socket: net.Socket, options: TcpListenerOptions): void {
+function serveConnection(socket: net.Socket, options: TcpListenerOptions, limits: TcpLimits): void {
   let pending: Buffer | undefined;
   socket.setNoDelay(true);
-  socket.setTimeout(options.idleTimeoutMs ?? 10_000, () => {
+  socket.setTimeout(limits.idleTimeoutMs, () => {
     // Idle (or, while draining, quiet): an orderly close, after what is already written.
     if (draining.has(socket)) socket.end();
     else socket.destroy();
@@ -87,9 +95,12 @@ const draining = new WeakSet<net.Socket>();
 export async function listenTcp(options: TcpListenerOptions): Promise<TcpListener> {
   const connections = new Set<net.Socket>();
   const budget = options.budget ?? { open: 0 };
-  const max = options.maxConnections ?? 1024;
+  let limits: TcpLimits = {
+    idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
+    maxConnections: options.maxConnections ?? 1024,
+  };
   const server = net.createServer((socket) => {
-    if (budget.open >= max) {
+    if (budget.open >= limits.maxConnections) {
       socket.destroy();
       return;
     }
@@ -99,7 +110,7 @@ export async function listenTcp(options: TcpListenerOptions): Promise<TcpListene
       budget.open--;
       connections.delete(socket);
     });
-    serveConnection(socket, options);
+    serveConnection(socket, options, limits);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -113,6 +124,9 @@ export async function listenTcp(options: TcpListenerOptions): Promise<TcpListene
   });
   return {
     server,
+    setLimits(next) {
+      limits = next;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         // Drain (RFC 7766 lets either side close): accept nothing new, answer what the

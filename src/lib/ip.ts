@@ -99,3 +99,22 @@ export function formatAddress(bytes: Uint8Array): string {
 export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/**
+ * Parses `ADDR:PORT` or `[IPv6]:PORT` (port 0-65535), the one form addresses with a port
+ * take in configuration and on the command line. With `portOptional`, a bare address is
+ * accepted too and comes back without a port.
+ */
+export function parseHostPort(
+  text: string,
+  options: { readonly portOptional?: boolean } = {},
+): { readonly host: string; readonly port: number | undefined } | undefined {
+  if (options.portOptional === true && (isIPv4(text) || isIPv6(text)))
+    return { host: text, port: undefined };
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const host = match[1] ?? match[2]!;
+  const port = Number(match[3]);
+  const valid = match[1] === undefined ? isIPv4(host) : isIPv6(host);
+  return port <= 65535 && valid ? { host, port } : undefined;
+}

@@ -1,13 +1,14 @@
 import type dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { Responder } from '../answer/responder.js';
-import type { ServerConfig } from '../config/load.js';
-import { listenTcp, type TcpListener } from '../dns/tcp.js';
+import type { CompiledConfig } from '../config/compiled.js';
+import { listenTcp, type TcpLimits, type TcpListener } from '../dns/tcp.js';
 import type { Transport } from '../dns/transport.js';
 import { listenUdp } from '../dns/udp.js';
 import { boundAddress, listenPair } from '../dns/listen-pair.js';
-import { wireKey } from '../dns/name.js';
-import { cidrContains, parseAddress, unmapAddress } from '../lib/ip.js';
+import { nameFromText, wireKey } from '../dns/name.js';
+import { hostPort } from '../lib/ip.js';
+import { cidrContains, parseAddress, parseCidr, unmapAddress } from '../lib/ip.js';
 import type { Logger } from '../observability/log.js';
 import type { ZoneSet } from '../zone/zone-set.js';
 import type { LoadedServices } from './load-services.js';
@@ -29,22 +30,27 @@ function allDownLogger(log: Logger | undefined): (service: string, action: strin
 
 /** Builds the responder for a configuration and its zones. */
 export function createResponder(
-  config: ServerConfig,
+  config: CompiledConfig,
   zones: ZoneSet,
   services: LoadedServices,
   log?: Logger,
   state: () => StateView = () => services.staticState,
 ): Responder {
-  const acl = new Map(config.zones.map((zone) => [wireKey(zone.origin), zone.transfer]));
+  const acl = new Map(
+    config.zones.map((zone) => [
+      wireKey(nameFromText(zone.origin)),
+      zone.transfer.map((text) => parseCidr(text)!),
+    ]),
+  );
   return new Responder(zones, {
-    udpPayloadMax: config.udpPayloadMax,
+    udpPayloadMax: config.dns.udpPayloadMax,
     steering: {
       names: services.byKey,
       state,
       random: Math.random,
       now: Date.now,
     },
-    explainSample: config.explainSample,
+    explainSample: config.log.explainSample,
     onExplain: (explanation) => log?.info({ explanation }, 'steering decision'),
     onAllDown: allDownLogger(log),
     transferAllowed: (zoneKey, address) => {
@@ -55,28 +61,37 @@ export function createResponder(
   });
 }
 
-/** Where the DNS listeners of a process are bound: `host:port`, `[v6]:port`, one per listen address. */
+/** Where the DNS listeners of a process are bound: `host:port` or `[v6]:port`, one each. */
 export interface BoundDns {
   readonly udp: readonly string[];
   readonly tcp: readonly string[];
 }
 
+/** The UDP and TCP listeners of one `listen` entry. */
+interface Listeners {
+  readonly udp: dgram.Socket;
+  readonly tcp: TcpListener;
+}
+
+const listenKey = (l: { host: string; port: number }): string => hostPort(l.host, l.port);
+
 /**
  * The DNS service of one process: UDP and TCP listeners on every configured address,
  * answering from the current responder. {@link reload} swaps in a new snapshot atomically;
- * queries in flight finish on the old one.
+ * queries in flight finish on the old one. {@link relisten} follows a new `listen` list
+ * and new TCP limits without a restart.
  */
 export class DnsServer {
   private responder: Responder;
-  private readonly sockets: dgram.Socket[] = [];
-  private readonly servers: TcpListener[] = [];
+  private readonly listeners = new Map<string, Listeners>();
   private readonly log: Logger;
-  private readonly config: ServerConfig;
-
+  private config: CompiledConfig;
+  // tcpMaxConnections is this process's cap, over all its listeners.
+  private readonly budget = { open: 0 };
   private readonly state: () => StateView;
 
   constructor(
-    config: ServerConfig,
+    config: CompiledConfig,
     zones: ZoneSet,
     services: LoadedServices,
     log: Logger,
@@ -91,11 +106,51 @@ export class DnsServer {
   /**
    * Binds every listener; rejects (after closing what was bound) if one cannot bind.
    * Resolves where they are bound. UDP and TCP of a listen address share one port (see
-   * {@link listenPair}: port 0 means one the system chose for UDP). In a cluster worker, every worker
-   * that binds UDP port 0 on an address gets the same shared socket (cluster keys its
-   * handles by the port asked), so every worker ends up on the same port.
+   * {@link listenPair}: port 0 means one the system chose for UDP). In a cluster worker,
+   * every worker that binds UDP port 0 on an address gets the same shared socket (cluster
+   * keys its handles by the port asked), and so the same port.
    */
   async start(): Promise<BoundDns> {
+    try {
+      for (const address of this.config.listen)
+        this.listeners.set(listenKey(address), await this.bind(address));
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+    return this.bound();
+  }
+
+  /**
+   * Follows the `listen` list and the TCP limits of `config`: new addresses are bound
+   * before the ones no longer listed are closed, and addresses that stay keep their
+   * sockets (and their connections). Rejects, with nothing changed, when a new address
+   * cannot be bound.
+   */
+  async relisten(config: CompiledConfig): Promise<BoundDns> {
+    const wanted = new Map(config.listen.map((l) => [listenKey(l), l]));
+    const added = new Map<string, Listeners>();
+    try {
+      for (const [key, address] of wanted)
+        if (!this.listeners.has(key)) added.set(key, await this.bind(address, config));
+    } catch (error) {
+      await Promise.all([...added.values()].map(closeListeners));
+      throw error;
+    }
+    this.config = config;
+    const limits = tcpLimits(config);
+    for (const listeners of this.listeners.values()) listeners.tcp.setLimits(limits);
+    const removed = [...this.listeners].filter(([key]) => !wanted.has(key));
+    for (const [key, listeners] of added) this.listeners.set(key, listeners);
+    for (const [key] of removed) this.listeners.delete(key);
+    await Promise.all(removed.map(([, listeners]) => closeListeners(listeners)));
+    return this.bound();
+  }
+
+  private bind(
+    { host, port }: { host: string; port: number },
+    config: CompiledConfig = this.config,
+  ): Promise<Listeners> {
     const handler = (
       msg: Buffer,
       transport: Transport,
@@ -104,43 +159,26 @@ export class DnsServer {
     const onError = (error: unknown, transport: Transport): void => {
       this.log.error({ err: error, transport }, 'query handler failed; answered SERVFAIL');
     };
-    // tcpMaxConnections is this process's cap, over all its listeners.
-    const budget = { open: 0 };
-    const tcpOptions = {
-      handler,
-      onError,
-      idleTimeoutMs: this.config.tcpIdleTimeoutMs,
-      maxConnections: this.config.tcpMaxConnections,
-      budget,
-    };
-    try {
-      for (const { host, port } of this.config.listen) {
-        const pair = await listenPair({
-          host,
-          port,
-          udp: (p) => listenUdp({ host, port: p, handler, onError }),
-          tcp: (p) => listenTcp({ ...tcpOptions, host, port: p }),
-        });
-        this.sockets.push(pair.udp);
-        this.servers.push(pair.tcp);
-      }
-    } catch (error) {
-      await this.close();
-      throw error;
-    }
-    return this.bound();
+    const tcpOptions = { handler, onError, ...tcpLimits(config), budget: this.budget };
+    return listenPair({
+      host,
+      port,
+      udp: (p) => listenUdp({ host, port: p, handler, onError }),
+      tcp: (p) => listenTcp({ ...tcpOptions, host, port: p }),
+    });
   }
 
   /** Where the listeners are bound now (nothing before start and after close). */
   bound(): BoundDns {
+    const all = [...this.listeners.values()];
     return {
-      udp: this.sockets.map((socket) => boundAddress(socket.address())),
-      tcp: this.servers.map((listener) => boundAddress(listener.server.address() as AddressInfo)),
+      udp: all.map((l) => boundAddress(l.udp.address())),
+      tcp: all.map((l) => boundAddress(l.tcp.server.address() as AddressInfo)),
     };
   }
 
   /** Answers from `zones` from now on. */
-  reload(config: ServerConfig, zones: ZoneSet, services: LoadedServices): void {
+  reload(config: CompiledConfig, zones: ZoneSet, services: LoadedServices): void {
     this.responder = createResponder(config, zones, services, this.log, this.state);
   }
 
@@ -151,7 +189,18 @@ export class DnsServer {
 
   /** Stops listening; open TCP connections are closed. */
   async close(): Promise<void> {
-    for (const socket of this.sockets.splice(0)) socket.close();
-    await Promise.all(this.servers.splice(0).map((server) => server.close()));
+    const all = [...this.listeners.values()];
+    this.listeners.clear();
+    await Promise.all(all.map(closeListeners));
   }
+}
+
+const tcpLimits = (config: CompiledConfig): TcpLimits => ({
+  idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
+  maxConnections: config.dns.tcpMaxConnections,
+});
+
+async function closeListeners(listeners: Listeners): Promise<void> {
+  listeners.udp.close();
+  await listeners.tcp.close();
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { nameToText } from '../dns/name.js';
-import type { ZoneSource } from '../config/load.js';
+import { nameFromText } from '../dns/name.js';
+import type { ZoneSource } from '../config/compiled.js';
 import { ConfigError, type Problem } from '../lib/errors.js';
 import { parseMasterFile, type ZoneRecord } from '../zone/master-file.js';
 import { assembleZone, type Zone, type ZoneAssembly } from '../zone/zone.js';
@@ -21,6 +21,7 @@ const shown = (file: string): string => {
 /** Streams the zone's records (file, then inline) into `assembly`. */
 async function readInto(
   source: ZoneSource,
+  origin: Buffer,
   assembly: ZoneAssembly,
   problems: Problem[],
 ): Promise<void> {
@@ -33,14 +34,14 @@ async function readInto(
       const code = (error as NodeJS.ErrnoException).code ?? String(error);
       problems.push({
         ...source.declaredAt,
-        reason: `zone ${source.originText}: cannot read ${file}: ${code}`,
+        reason: `zone ${source.origin}: cannot read ${file}: ${code}`,
       });
     }
     if (text !== undefined) {
       const onRecord = (record: ZoneRecord): void => {
         assembly.add(record);
       };
-      const options = { file, origin: source.origin, ...ttl(source), onRecord };
+      const options = { file, origin, ...ttl(source), onRecord };
       const parsed = parseMasterFile(text, options);
       for (const error of parsed.errors)
         problems.push({ file: error.file, line: error.line, reason: error.reason });
@@ -52,7 +53,7 @@ async function readInto(
       const line = lines[record.position.line - 1] ?? record.position.line;
       assembly.add({ ...record, position: { file, line } });
     };
-    const parsed = parseMasterFile(text, { file, origin: source.origin, ...ttl(source), onRecord });
+    const parsed = parseMasterFile(text, { file, origin, ...ttl(source), onRecord });
     for (const error of parsed.errors) {
       problems.push({ file, line: lines[error.line - 1] ?? error.line, reason: error.reason });
     }
@@ -75,14 +76,15 @@ export async function loadZones(
   const zones: Zone[] = [];
   const seen = new Set<string>();
   for (const source of sources) {
-    const name = nameToText(source.origin);
+    const name = source.origin;
     if (seen.has(name.toLowerCase())) {
       problems.push({ ...source.declaredAt, reason: `zone ${name} is declared twice` });
       continue;
     }
     seen.add(name.toLowerCase());
-    const assembly = assembleZone(source.origin);
-    await readInto(source, assembly, problems);
+    const origin = nameFromText(source.origin);
+    const assembly = assembleZone(origin);
+    await readInto(source, origin, assembly, problems);
     for (const name of declaredNames) assembly.declare(name);
     const built = assembly.finish();
     const where = (

@@ -1,6 +1,6 @@
-import type { Loaded } from '../app.js';
 import type { TargetStates } from '../health/view.js';
 import type { StateView } from '../steering/types.js';
+import type { LoadedServices } from './load-services.js';
 
 /** One line of `steerdns status`. */
 export interface MemberStatus {
@@ -19,15 +19,16 @@ export interface MemberStatus {
 
 /** Every member of every service with its state, on the given health and state views. */
 export function memberStatus(
-  loaded: Loaded,
+  services: LoadedServices,
+  targetOf: ReadonlyMap<string, string>,
   targets: TargetStates,
   view: StateView,
 ): MemberStatus[] {
   const rows: MemberStatus[] = [];
-  for (const { service } of loaded.services.byKey.values()) {
+  for (const { service } of services.byKey.values()) {
     for (const pool of service.pools) {
       for (const member of pool.members) {
-        const id = loaded.health.targetOf.get(member.key);
+        const id = targetOf.get(member.key);
         const tracked = id === undefined ? undefined : targets.state(id);
         const live = view.member(member.key);
         // Not checked: what the configuration or the member's agent says, if anything.

@@ -168,11 +168,11 @@ export class StatusApiHolder {
   /** Serves on `listen` (or stops serving when undefined). */
   async follow(listen: ListenAddress | undefined): Promise<void> {
     if (this.api && sameAddress(this.configured, listen)) return;
+    // The new address is bound before the old one closes: a failed bind changes nothing.
+    const next = listen && (await startStatusApi(listen, this.rows, this.log, this.explain));
     await this.close();
-    if (listen) {
-      this.api = await startStatusApi(listen, this.rows, this.log, this.explain);
-      this.configured = listen;
-    }
+    this.api = next;
+    this.configured = next && listen;
   }
 
   async close(): Promise<void> {

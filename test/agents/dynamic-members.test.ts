@@ -58,7 +58,7 @@ async function responderFor(agents: AgentSnapshot, config = CONFIG) {
   const loaded = await loadAll(
     () => Promise.resolve(parseConfig(config, 'agents.yaml')),
     undefined,
-    agents,
+    agents.nodes,
   );
   const state = agentStateView(loaded.services.byKey.values(), agents, loaded.services.staticState);
   const responder = new Responder(loaded.loaded.zones, {

@@ -1,0 +1,211 @@
+/**
+ * The compiled configuration: every default applied, every check done, nothing but plain
+ * data. It crosses process boundaries (primary to workers), and later etcd and the API,
+ * as JSON: `JSON.parse(JSON.stringify(compiled))` is the same configuration.
+ */
+import type { MemberKey } from './member-key.js';
+
+/** Where something was written, for `file:line: reason`. */
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number;
+}
+
+/** An address and port to listen on (UDP and TCP); port 0 lets the system choose. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Where a zone's records come from. */
+export interface ZoneSource {
+  /** The apex with a trailing dot. */
+  readonly origin: string;
+  /** Absolute path of the master file, if any. */
+  readonly file: string | undefined;
+  /** Inline records as master-file text, with the config line of each of its lines. */
+  readonly inline:
+    { readonly text: string; readonly file: string; readonly lines: readonly number[] } | undefined;
+  readonly defaultTtl: number | undefined;
+  /** Addresses or prefixes allowed to AXFR, as written (each checked). */
+  readonly transfer: readonly string[];
+  readonly declaredAt: SourcePosition;
+}
+
+/** Where and how node status announcements are received (the `agents` section). */
+export interface AgentsConfig {
+  readonly listen: readonly ListenAddress[];
+  readonly keyFile: string;
+  /** The shared HMAC key, read when the configuration is compiled, base64. */
+  readonly key: string;
+  /** A second key still accepted during a key rotation (`previousKeyFile`), base64. */
+  readonly previousKey: string | undefined;
+  /** A node silent for this many of its announced intervals is removed. */
+  readonly missedIntervals: number;
+  readonly maxSkewMs: number;
+  /** IPv4 address of the interface IPv4 multicast groups in `listen` are joined on. */
+  readonly multicastInterface: string | undefined;
+}
+
+/** Live state given statically in the file, until checks or agents report it. */
+export interface StaticState {
+  readonly up?: boolean;
+  readonly load?: number;
+  readonly connections?: number;
+  readonly responseMs?: number;
+}
+
+/** One member of a pool, as answered. */
+export interface CompiledMember {
+  readonly name: string;
+  /** `service pool/member`: the one identity health, agents, overrides and logs use. */
+  readonly key: MemberKey;
+  readonly addresses: readonly string[];
+  /** CNAME services: the target with a trailing dot. */
+  readonly target: string | undefined;
+  readonly site: string | undefined;
+  readonly region: string | undefined;
+  /** Upper-case ISO 3166 code. */
+  readonly country: string | undefined;
+  readonly coordinates: readonly [number, number] | undefined;
+  readonly weight: number;
+  readonly capacity: number | undefined;
+  readonly admin: 'enabled' | 'disabled' | 'draining';
+  /** `required`: the member is down unless its agent announces it. */
+  readonly announce: 'required' | 'optional';
+  readonly state: StaticState | undefined;
+  /** The id of the health check this member depends on, if checked. */
+  readonly check: string | undefined;
+  readonly declaredAt: SourcePosition;
+}
+
+/** A pool of a service. */
+export interface CompiledPool {
+  readonly name: string;
+  readonly members: readonly CompiledMember[];
+}
+
+/** A policy of a chain with its settings, schema defaults applied. */
+export interface CompiledPolicy {
+  readonly policy: string;
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+/** What to answer when every pool is empty after the chain. */
+export type CompiledAllDown =
+  | { readonly action: 'fail-open' }
+  | {
+      readonly action: 'fallback';
+      readonly ipv4: readonly string[];
+      readonly ipv6: readonly string[];
+      readonly cname: string | undefined;
+    }
+  | { readonly action: 'nodata' }
+  | { readonly action: 'servfail' }
+  | { readonly action: 'rcode'; readonly rcode: number; readonly ttl: number };
+
+/** Members that join by announcing themselves (seed 000). */
+export interface DynamicMembers {
+  readonly pool: string;
+  readonly weight: number;
+  readonly site: string | undefined;
+  readonly region: string | undefined;
+}
+
+/** A steered name. */
+export interface CompiledService {
+  /** Lower case, with a trailing dot. */
+  readonly name: string;
+  readonly type: 'A' | 'AAAA' | 'CNAME';
+  readonly ttl: number;
+  readonly answers: number;
+  readonly pools: readonly CompiledPool[];
+  readonly dynamic: DynamicMembers | undefined;
+  readonly policies: readonly CompiledPolicy[];
+  readonly allDown: CompiledAllDown;
+  readonly declaredAt: SourcePosition;
+}
+
+/** One topology rule (prefixes as written, each checked). */
+export interface CompiledTopologyRule {
+  readonly cidrs: readonly string[];
+  readonly regions: readonly string[];
+  readonly countries: readonly string[];
+  readonly continents: readonly string[];
+  readonly ldnsGroups: readonly string[];
+  readonly prefer: Readonly<Record<string, number>>;
+  readonly index: number;
+}
+
+/** Sites, LDNS groups, topology rules and the country database, shared by every service. */
+export interface CompiledTopology {
+  readonly sites: Readonly<
+    Record<
+      string,
+      {
+        readonly region: string | undefined;
+        readonly coordinates: readonly [number, number] | undefined;
+      }
+    >
+  >;
+  readonly ldnsGroups: Readonly<Record<string, readonly string[]>>;
+  readonly rules: readonly CompiledTopologyRule[];
+  /** Absolute path of the country database; undefined: the bundled one. */
+  readonly countryDatabase: string | undefined;
+}
+
+/** The state machine settings of a check. */
+export interface CompiledTracker {
+  readonly rise: number;
+  readonly fall: number;
+  readonly intervalMs: number;
+  readonly initial: 'up' | 'down' | 'unknown';
+}
+
+/** One check to run, shared by every member with the same target and settings. */
+export interface CompiledCheck {
+  readonly id: string;
+  readonly type: string;
+  readonly address: string;
+  readonly port: number | undefined;
+  /** The monitor's settings, its schema's defaults applied. */
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly tracker: CompiledTracker;
+  readonly timeoutMs: number;
+}
+
+/** Every check of the configuration. */
+export interface CompiledHealth {
+  readonly checks: readonly CompiledCheck[];
+  readonly startupGraceMs: number;
+}
+
+/** The configuration a node runs on. Plain, frozen data. */
+export interface CompiledConfig {
+  /** The file it came from; undefined for `serve --zone`. */
+  readonly file: string | undefined;
+  readonly listen: readonly ListenAddress[];
+  readonly workers: number;
+  readonly log: { readonly level: string; readonly explainSample: number };
+  readonly dns: {
+    readonly udpPayloadMax: number;
+    readonly tcpIdleTimeoutMs: number;
+    readonly tcpMaxConnections: number;
+  };
+  readonly zones: readonly ZoneSource[];
+  /** The operator HTTP interface; undefined when not served. */
+  readonly api: { readonly listen: ListenAddress } | undefined;
+  readonly agents: AgentsConfig | undefined;
+  readonly services: readonly CompiledService[];
+  readonly topology: CompiledTopology;
+  readonly health: CompiledHealth;
+}
+
+/** Freezes a compiled value and everything in it. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}

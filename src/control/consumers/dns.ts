@@ -1,0 +1,45 @@
+import type { Logger } from '../../observability/log.js';
+import { DnsServer, type BoundDns } from '../../server/dns-server.js';
+import type { ControlNode } from '../node.js';
+
+/** The DNS server of a process, answering from the node's current snapshot. */
+export interface DnsConsumer {
+  bound(): BoundDns;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts answering on the configured addresses. Every query reads the state of the
+ * snapshot current when it arrives; a new configuration or a change of the announced
+ * members swaps in a new responder, and a new `listen` list or TCP limits are applied
+ * (the subscriber's promise says whether the new addresses could be bound).
+ */
+export async function startDnsConsumer(node: ControlNode, log: Logger): Promise<DnsConsumer> {
+  const first = node.snapshot();
+  const server = new DnsServer(first.config, first.zones, first.services, log, () =>
+    node.snapshot().state,
+  );
+  await server.start();
+  let served = first;
+  let relistening = Promise.resolve();
+  const unsubscribe = node.subscribe((snapshot, change) => {
+    if (snapshot.services === served.services && snapshot.zones === served.zones) return undefined;
+    const configChanged = snapshot.config !== served.config;
+    served = snapshot;
+    server.reload(snapshot.config, snapshot.zones, snapshot.services);
+    if (!configChanged || change.kind !== 'config') return undefined;
+    const applied = relistening.then(async () => {
+      await server.relisten(snapshot.config);
+    });
+    relistening = applied.catch(() => undefined);
+    return applied;
+  });
+  return {
+    bound: () => server.bound(),
+    async stop() {
+      unsubscribe();
+      await relistening;
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { explainOrError } from '../../answer/explain.js';
+import { hostPort } from '../../lib/ip.js';
+import type { Logger } from '../../observability/log.js';
+import { memberStatus, type MemberStatus } from '../../server/member-status.js';
+import { StatusApiHolder, type ExplainOnLiveState } from '../../server/status-api.js';
+import type { ControlNode, NodeSnapshot } from '../node.js';
+import { healthIndex, targetStates } from '../state-view.js';
+
+/** Every member of a snapshot with its live state, as `steerdns status` shows it. */
+export function statusRows(snapshot: NodeSnapshot): MemberStatus[] {
+  const { config, services, health, state } = snapshot;
+  return memberStatus(services, healthIndex(config).targetOf, targetStates(config, health), state);
+}
+
+/**
+ * Explains a query on the node's live state (health, agents, the services as they are
+ * now). Policies keep rotation state, so an explanation counts as one more query to them.
+ */
+export function explainOn(node: ControlNode): ExplainOnLiveState {
+  return (request) => {
+    const snapshot = node.snapshot();
+    const deps = {
+      names: snapshot.services.byKey,
+      state: () => snapshot.state,
+      random: Math.random,
+      now: Date.now,
+    };
+    return explainOrError(deps, snapshot.zones, request);
+  };
+}
+
+/** The operator interface of a node, following `api.listen` across reloads. */
+export interface StatusConsumer {
+  /** Where it is bound, `host:port`; undefined when not served. */
+  bound(): string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Serves `GET /status` and `GET /explain` on `api.listen` while it is configured. */
+export async function startStatusConsumer(
+  node: ControlNode,
+  log: Logger,
+  explain: ExplainOnLiveState | undefined = explainOn(node),
+): Promise<StatusConsumer> {
+  const api = new StatusApiHolder(() => statusRows(node.snapshot()), log, explain);
+  await api.follow(node.snapshot().config.api?.listen);
+  let following = Promise.resolve();
+  const unsubscribe = node.subscribe((snapshot, change) => {
+    if (change.kind !== 'config') return undefined;
+    const applied = following.then(() => api.follow(snapshot.config.api?.listen));
+    following = applied.catch(() => undefined);
+    return applied;
+  });
+  return {
+    bound: () => {
+      const bound = api.listen;
+      return bound && hostPort(bound.host, bound.port);
+    },
+    async stop() {
+      unsubscribe();
+      await following;
+      await api.close();
+    },
+  };
+}

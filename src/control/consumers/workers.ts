@@ -1,0 +1,160 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from '../../observability/log.js';
+import type { BoundDns } from '../../server/dns-server.js';
+import { sameDns } from '../../server/listening.js';
+import {
+  shareChange,
+  shareSnapshot,
+  type PrimaryMessage,
+  type WorkerMessage,
+} from '../messages.js';
+import type { ControlNode } from '../node.js';
+import type { Replicator } from '../replication.js';
+
+const RESTART_DELAY_MS = 1000;
+const STOP_GRACE_MS = 10_000;
+
+/** A worker ended before it answered: the server cannot start. */
+export class WorkerStartError extends Error {
+  readonly code = 'STEERDNS_ERR_WORKER_START';
+}
+
+/** The workers of a primary, fed with the node's snapshot and every change after it. */
+export interface WorkersConsumer {
+  /** Where the workers answer (all on the same addresses). */
+  bound(): BoundDns;
+  /** Stops every worker (each drains its listeners, then ends). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Forks `count` workers that share the listening sockets (cluster shares UDP handles, and
+ * TCP ones with SCHED_NONE), sends each the node's snapshot when it comes online and every
+ * change after, relays replicated rows between them (keeping a copy in `replicator` for
+ * workers that start later), restarts a worker that dies, and resolves once all answer.
+ */
+export async function startWorkers(
+  node: ControlNode,
+  count: number,
+  log: Logger,
+  replicator: Replicator,
+): Promise<WorkersConsumer> {
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  const workers = new Set<Worker>();
+  let stopping = false;
+  let started = false;
+  let bound: BoundDns = { udp: [], tcp: [] };
+  // Workers that listen (said hello): the others get the snapshot when they do.
+  const listening = new Set<Worker>();
+  const broadcast = (message: PrimaryMessage, except?: Worker): void => {
+    for (const worker of listening)
+      if (worker !== except && worker.isConnected()) worker.send(message);
+  };
+  const unsubscribe = node.subscribe((snapshot, change) => {
+    broadcast({ type: 'change', version: snapshot.version, change: shareChange(change) });
+  });
+  const fork = (): Promise<BoundDns> =>
+    new Promise((resolve, reject) => {
+      const worker = cluster.fork();
+      workers.add(worker);
+      worker.on('message', (message: WorkerMessage) => {
+        if (message.type === 'hello') {
+          listening.add(worker);
+          worker.send({ type: 'snapshot', snapshot: shareSnapshot(node.snapshot()) });
+          for (const batch of replicator.snapshot())
+            if (batch.rows.length > 0) worker.send({ type: 'replicate', batch });
+        }
+        if (message.type === 'ready') resolve(message.dns);
+        if (message.type === 'replicate') {
+          replicator.receive(message.batch);
+          broadcast(message, worker);
+        }
+        if (message.type === 'rejected')
+          log.error(
+            { worker: worker.process.pid, version: message.version },
+            `worker ${worker.process.pid} could not apply configuration ${message.version}: ${message.reason}`,
+          );
+      });
+      worker.on('exit', (code, signal) => {
+        workers.delete(worker);
+        listening.delete(worker);
+        reject(
+          new WorkerStartError(
+            `worker ${worker.process.pid} exited (${signal || String(code)}) before it was ready`,
+          ),
+        );
+        // A worker that cannot start at all (its own error is on stderr) is not retried.
+        if (stopping || !started) return;
+        log.error({ worker: worker.process.pid, code, signal }, 'worker died; restarting it');
+        setTimeout(() => {
+          if (stopping) return;
+          fork().then(
+            (dns) => {
+              if (!sameDns(dns, bound))
+                log.error({ dns, expected: bound }, 'restarted worker listens elsewhere');
+            },
+            (error: unknown) => {
+              log.error({ err: error }, 'worker restart failed');
+            },
+          );
+        }, RESTART_DELAY_MS).unref();
+      });
+    });
+  try {
+    bound = await forkAll(count, node.snapshot().config.listen, fork);
+  } catch (error) {
+    stopping = true;
+    unsubscribe();
+    for (const worker of workers) worker.kill('SIGKILL');
+    throw error;
+  }
+  started = true;
+  log.info({ workers: count }, 'all workers ready');
+  return {
+    bound: () => bound,
+    async stop() {
+      stopping = true;
+      unsubscribe();
+      await Promise.all([...workers].map(stopWorker));
+    },
+  };
+}
+
+function stopWorker(worker: Worker): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (worker.isDead()) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(() => {
+      worker.kill('SIGKILL');
+    }, STOP_GRACE_MS);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.send({ type: 'stop' } satisfies PrimaryMessage);
+  });
+}
+
+/**
+ * Forks `count` workers; resolves where they listen, the same for all of them. With port 0
+ * on some listen address, the first worker starts alone: it finds a port free for both
+ * UDP and TCP (see listenPair), and the others then bind UDP port 0 on the same address,
+ * which cluster answers with the first worker's socket, and TCP on its port.
+ */
+async function forkAll(
+  count: number,
+  listen: readonly { readonly port: number }[],
+  fork: () => Promise<BoundDns>,
+): Promise<BoundDns> {
+  const first = listen.some((l) => l.port === 0) ? [await fork()] : [];
+  const rest = await Promise.all(Array.from({ length: count - first.length }, fork));
+  const all = [...first, ...rest];
+  const stray = all.find((dns) => !sameDns(dns, all[0]!));
+  if (stray)
+    throw new WorkerStartError(
+      `workers listen on different addresses: ${JSON.stringify(all[0])} and ${JSON.stringify(stray)}`,
+    );
+  return all[0]!;
+}

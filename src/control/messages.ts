@@ -1,0 +1,60 @@
+/**
+ * What a primary and its workers say to each other over the cluster IPC channel: one
+ * generic snapshot (a worker that starts) and one generic change (everything after), plus
+ * the few control words. Everything here is plain data (JSON).
+ */
+import type { CompiledConfig } from '../config/compiled.js';
+import type { TrackerState } from '../health/tracker.js';
+import type { AgentSnapshot } from '../agent/registry.js';
+import type { BoundDns } from '../server/dns-server.js';
+import type { NodeChange, NodeSnapshot } from './node.js';
+import type { ReplicationBatch } from './replication.js';
+
+/** The part of a snapshot that crosses processes: zones and services are rebuilt there. */
+export interface SharedSnapshot {
+  readonly version: number;
+  readonly config: CompiledConfig;
+  readonly health: readonly (readonly [string, TrackerState])[];
+  readonly agents: AgentSnapshot;
+}
+
+/** A change as it crosses processes: a configuration travels without its zones. */
+export type SharedChange =
+  | { readonly kind: 'config'; readonly config: CompiledConfig }
+  | Exclude<NodeChange, { kind: 'config' }>;
+
+/** From the primary to a worker. */
+export type PrimaryMessage =
+  | { readonly type: 'snapshot'; readonly snapshot: SharedSnapshot }
+  | { readonly type: 'change'; readonly version: number; readonly change: SharedChange }
+  /** Rows of replicated tables (persistence) written by another process. */
+  | { readonly type: 'replicate'; readonly batch: ReplicationBatch }
+  | { readonly type: 'stop' };
+
+/** From a worker to the primary. */
+export type WorkerMessage =
+  /**
+   * The worker listens: the primary sends its snapshot now. (A message sent when cluster
+   * reports a worker online can arrive before the worker's modules have loaded, and is lost.)
+   */
+  | { readonly type: 'hello' }
+  /** The worker answers, on these addresses. */
+  | { readonly type: 'ready'; readonly dns: BoundDns }
+  /** A configuration could not be applied here (its zones did not load, say). */
+  | { readonly type: 'rejected'; readonly version: number; readonly reason: string }
+  | { readonly type: 'replicate'; readonly batch: ReplicationBatch };
+
+/** The shared part of a snapshot. */
+export function shareSnapshot(snapshot: NodeSnapshot): SharedSnapshot {
+  return {
+    version: snapshot.version,
+    config: snapshot.config,
+    health: [...snapshot.health],
+    agents: snapshot.agents,
+  };
+}
+
+/** The shared form of a change. */
+export function shareChange(change: NodeChange): SharedChange {
+  return change.kind === 'config' ? { kind: 'config', config: change.config } : change;
+}

@@ -1,0 +1,175 @@
+import type { CompiledConfig } from '../config/compiled.js';
+import { ConfigError } from '../lib/errors.js';
+import type { TrackerState } from '../health/tracker.js';
+import { loadServices, type LoadedServices } from '../server/load-services.js';
+import { PersistenceStores } from '../steering/persistence-store.js';
+import type { StateView } from '../steering/types.js';
+import type { ZoneSet } from '../zone/zone-set.js';
+import { NO_AGENTS, type AgentSnapshot } from '../agent/registry.js';
+import { composeState } from './state-view.js';
+
+/** Health results by check id: immutable states, as the health board reports them. */
+export type HealthLayer = ReadonlyMap<string, TrackerState>;
+
+/**
+ * Everything a node answers from, at one version. Immutable: a change makes a new
+ * snapshot, and a query reads the one that was current when it started.
+ */
+export interface NodeSnapshot {
+  /** Goes up by one with every change applied. */
+  readonly version: number;
+  readonly config: CompiledConfig;
+  /** The zones of `config`, loaded in this process (a primary keeps an outline). */
+  readonly zones: ZoneSet;
+  /** The services built from `config` with the members announced now. */
+  readonly services: LoadedServices;
+  /** State layers, each from its producer. */
+  readonly health: HealthLayer;
+  readonly agents: AgentSnapshot;
+  /** The live state answers are decided on: configuration, then agents, then health. */
+  readonly state: StateView;
+}
+
+/** A change a producer publishes. `config` carries the zones this process loaded for it. */
+export type NodeChange =
+  | { readonly kind: 'config'; readonly config: CompiledConfig; readonly zones: ZoneSet }
+  | { readonly kind: 'health'; readonly states: readonly (readonly [string, TrackerState])[] }
+  | { readonly kind: 'agents'; readonly agents: AgentSnapshot };
+
+/**
+ * Called with the new snapshot and the change that made it. A listener with work to do
+ * outside the process (binding sockets, say) returns its promise: the publisher can wait
+ * for it and hear what failed.
+ */
+export type NodeListener = (snapshot: NodeSnapshot, change: NodeChange) => void | Promise<void>;
+
+/**
+ * The one owner of a node's configuration and live state. Producers (the configuration
+ * loader, the health board, the agent listener, the link to a primary) publish changes;
+ * consumers (the DNS server, the operator interface, the link to workers) subscribe and
+ * read snapshots. Persistence tables live here too: they outlive every reload.
+ */
+export class ControlNode {
+  readonly persistence: PersistenceStores;
+  private current: NodeSnapshot;
+  private readonly listeners = new Set<NodeListener>();
+  private readonly queued: NodeChange[] = [];
+  private delivering = false;
+
+  constructor(
+    config: CompiledConfig,
+    zones: ZoneSet,
+    options: { readonly persistence?: PersistenceStores; readonly agents?: AgentSnapshot } = {},
+  ) {
+    this.persistence = options.persistence ?? new PersistenceStores();
+    const agents = options.agents ?? NO_AGENTS;
+    const services = this.build(config, zones, agents);
+    this.current = snapshotOf(0, config, zones, services, new Map(), agents);
+  }
+
+  /** The snapshot current now. */
+  snapshot(): NodeSnapshot {
+    return this.current;
+  }
+
+  /** Calls `listener` after every change; returns the function that stops it. */
+  subscribe(listener: NodeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Applies a change and tells every subscriber. A configuration whose services cannot
+   * be built on its zones throws {@link ConfigError}, and nothing changes. Resolves, once
+   * the subscribers' own work is done, the errors it met (never rejects).
+   */
+  publish(change: NodeChange): Promise<readonly Error[]> {
+    // A subscriber that publishes (a reload restarting checks, say) must not make the
+    // others see changes out of order: its change waits until this one is delivered.
+    if (this.delivering) {
+      this.queued.push(change);
+      return Promise.resolve([]);
+    }
+    this.current = this.apply(change);
+    const work: Promise<void>[] = [];
+    this.delivering = true;
+    try {
+      this.deliver(this.current, change, work);
+      for (let next = this.queued.shift(); next; next = this.queued.shift()) {
+        try {
+          this.current = this.apply(next);
+          this.deliver(this.current, next, work);
+        } catch (error) {
+          work.push(Promise.reject(error as Error));
+        }
+      }
+    } finally {
+      this.delivering = false;
+      this.queued.length = 0;
+    }
+    return settle(work);
+  }
+
+  private deliver(snapshot: NodeSnapshot, change: NodeChange, work: Promise<void>[]): void {
+    for (const listener of this.listeners) {
+      try {
+        const pending = listener(snapshot, change);
+        if (pending) work.push(pending);
+      } catch (error) {
+        work.push(Promise.reject(error as Error));
+      }
+    }
+  }
+
+  private apply(change: NodeChange): NodeSnapshot {
+    const { version, config, zones, services, health, agents } = this.current;
+    switch (change.kind) {
+      case 'config': {
+        const built = this.build(change.config, change.zones, agents);
+        const checks = new Set(change.config.health.checks.map((check) => check.id));
+        const kept = new Map([...health].filter(([id]) => checks.has(id)));
+        return snapshotOf(version + 1, change.config, change.zones, built, kept, agents);
+      }
+      case 'health': {
+        const next = new Map(health);
+        for (const [id, state] of change.states) next.set(id, state);
+        return snapshotOf(version + 1, config, zones, services, next, agents);
+      }
+      case 'agents': {
+        const rebuilt =
+          change.agents.membership === agents.membership
+            ? services
+            : this.build(config, zones, change.agents);
+        return snapshotOf(version + 1, config, zones, rebuilt, health, change.agents);
+      }
+    }
+  }
+
+  private build(config: CompiledConfig, zones: ZoneSet, agents: AgentSnapshot): LoadedServices {
+    const { services, problems } = loadServices(config, zones, this.persistence, agents.nodes);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return services;
+  }
+}
+
+async function settle(work: readonly Promise<void>[]): Promise<readonly Error[]> {
+  if (work.length === 0) return [];
+  const outcomes = await Promise.allSettled(work);
+  return outcomes.flatMap((outcome) =>
+    outcome.status === 'rejected'
+      ? [outcome.reason instanceof Error ? outcome.reason : new Error(String(outcome.reason))]
+      : [],
+  );
+}
+
+function snapshotOf(
+  version: number,
+  config: CompiledConfig,
+  zones: ZoneSet,
+  services: LoadedServices,
+  health: HealthLayer,
+  agents: AgentSnapshot,
+): NodeSnapshot {
+  const state = composeState(config, services, health, agents);
+  return { version, config, zones, services, health, agents, state };
+}

@@ -1,0 +1,101 @@
+import type { CompiledConfig } from '../../config/compiled.js';
+import type { Logger } from '../../observability/log.js';
+import { loadZones } from '../../server/load-zones.js';
+import { serviceNames } from '../../server/load-services.js';
+import type { ZoneSet } from '../../zone/zone-set.js';
+import { collectLoadGarbage } from '../../lib/heap.js';
+import type { PrimaryMessage, SharedSnapshot, WorkerMessage } from '../messages.js';
+import { ControlNode } from '../node.js';
+import type { ReplicationBatch } from '../replication.js';
+
+/** What a worker's link to its primary delivers. */
+export interface PrimaryLink {
+  /** Resolves the worker's node, built from the primary's first snapshot. */
+  readonly node: Promise<ControlNode>;
+  /** Resolves when the primary says stop. */
+  readonly stopped: Promise<void>;
+}
+
+/** The channel to the primary: `process` in a cluster worker. */
+export interface Channel {
+  on(event: 'message', listener: (message: PrimaryMessage) => void): void;
+  send(message: WorkerMessage): void;
+}
+
+async function zonesOf(config: CompiledConfig): Promise<ZoneSet> {
+  const { zones } = await loadZones(config.zones, serviceNames(config));
+  collectLoadGarbage();
+  return zones;
+}
+
+async function nodeFrom(snapshot: SharedSnapshot): Promise<ControlNode> {
+  const node = new ControlNode(snapshot.config, await zonesOf(snapshot.config), {
+    agents: snapshot.agents,
+  });
+  if (snapshot.health.length > 0) void node.publish({ kind: 'health', states: snapshot.health });
+  return node;
+}
+
+/**
+ * The producer of a worker: the primary's snapshot and changes, applied to the worker's
+ * node in the order they were sent. A configuration change loads its zones here first;
+ * if they do not load, the worker keeps the previous configuration and says so.
+ * Replicated rows go to `onReplicate` once the node exists.
+ */
+export function linkToPrimary(
+  channel: Channel,
+  log: Logger,
+  onReplicate: (batch: ReplicationBatch) => void,
+): PrimaryLink {
+  let resolveNode!: (node: ControlNode) => void;
+  let rejectNode!: (error: unknown) => void;
+  const nodePromise = new Promise<ControlNode>((resolve, reject) => {
+    resolveNode = resolve;
+    rejectNode = reject;
+  });
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+  let queue = Promise.resolve();
+  let node: ControlNode | undefined;
+  const handle = async (message: PrimaryMessage): Promise<void> => {
+    if (message.type === 'stop') {
+      resolveStopped();
+      return;
+    }
+    if (message.type === 'snapshot') {
+      node = await nodeFrom(message.snapshot);
+      resolveNode(node);
+      return;
+    }
+    if (!node) return;
+    if (message.type === 'replicate') {
+      onReplicate(message.batch);
+      return;
+    }
+    const { change } = message;
+    if (change.kind !== 'config') {
+      void node.publish(change);
+      return;
+    }
+    try {
+      const zones = await zonesOf(change.config);
+      const errors = await node.publish({ kind: 'config', config: change.config, zones });
+      for (const error of errors)
+        log.error({ err: error }, `configuration ${message.version}: ${error.message}`);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      channel.send({ type: 'rejected', version: message.version, reason });
+    }
+  };
+  channel.on('message', (message) => {
+    queue = queue
+      .then(() => handle(message))
+      .catch((error: unknown) => {
+        if (!node) rejectNode(error);
+        log.error({ err: error }, `message from the primary failed: ${String(error)}`);
+      });
+  });
+  return { node: nodePromise, stopped };
+}
