@@ -68,7 +68,12 @@ after(() => {
 });
 
 /** A real `steerdns agent`, its log lines collected (the shared helper discards them). */
-function agent(port: number, node: string, address: string, intervalMs: number): AgentRun {
+function agent(
+  port: number,
+  node: string | undefined,
+  address: string,
+  intervalMs: number,
+): AgentRun {
   const child = spawn(
     process.execPath,
     [
@@ -84,8 +89,7 @@ function agent(port: number, node: string, address: string, intervalMs: number):
       'app.example.org',
       '--address',
       address,
-      '--node',
-      node,
+      ...(node === undefined ? [] : ['--node', node]),
       '--interval',
       `${intervalMs}ms`,
       '--load-command',
@@ -269,4 +273,38 @@ test('SIGTERM: the agent sends a leave and its node leaves the answers at once, 
   assert.deepEqual(await answered(server), ['192.0.2.22']);
   stays.child.kill('SIGTERM');
   await stays.exited;
+});
+
+test('two agents of one host without --node: the second is refused, warned about once, and takes over when the first leaves', async () => {
+  const intervalMs = 200;
+  const server = await serve(`  - name: app.example.org
+    ttl: 5
+    answers: 2
+    dynamic: { pool: agents }
+    policies: [up, admin]
+    allDown: nodata
+`);
+  const [agents] = server.agents;
+  assert.ok(agents);
+  const first = agent(agents.port, undefined, '192.0.2.31', intervalMs);
+  await until(server, 'the first agent joined', (a) => a.join() === '192.0.2.31');
+  const second = agent(agents.port, undefined, '192.0.2.32', intervalMs);
+  const warned = await server.waitForLog(
+    (e) => typeof e?.['msg'] === 'string' && e['msg'].includes('but held by'),
+    10_000,
+  );
+  assert.match(warned, /with 192\.0\.2\.32, but held by 127\.0\.0\.1:\d+ with 192\.0\.2\.31/);
+  // Several of the second agent's intervals: the answer never flips to it.
+  const seen = new Set<string>();
+  const until2 = Date.now() + 5 * intervalMs;
+  while (Date.now() < until2) for (const a of await answered(server)) seen.add(a);
+  assert.deepEqual([...seen], ['192.0.2.31']);
+  const collisions = server.entries().filter((e) => String(e['msg']).includes('but held by'));
+  assert.equal(collisions.length, 1, 'warned once');
+
+  first.child.kill('SIGTERM');
+  await first.exited;
+  await until(server, 'the second agent took the node', (a) => a.join() === '192.0.2.32', 5000);
+  second.child.kill('SIGTERM');
+  await second.exited;
 });
