@@ -10,9 +10,9 @@ import { startAgentsProducer } from './control/producers/agents.js';
 import { linkToPrimary, type Channel } from './control/producers/primary.js';
 import { startDnsConsumer } from './control/consumers/dns.js';
 import { startStatusConsumer, statusRows } from './control/consumers/status.js';
-import { startWorkers } from './control/consumers/workers.js';
+import { startWorkers, type WorkersConsumer } from './control/consumers/workers.js';
 import { persistenceTable } from './control/persistence-table.js';
-import { startReplicator, type Replicator } from './control/replication.js';
+import { startReplicator } from './control/replication.js';
 import { wireKey } from './dns/name.js';
 import { collectLoadGarbage } from './lib/heap.js';
 import type { Logger } from './observability/log.js';
@@ -48,6 +48,26 @@ function outline(loaded: Loaded): ZoneSet {
 }
 
 /**
+ * The workers of a primary, with the primary's copy of the node's replicated tables: it
+ * answers nothing itself, but hands a worker that starts (or restarts) the rows so far.
+ */
+async function startWorkersWithTables(
+  node: ControlNode,
+  count: number,
+  log: Logger,
+): Promise<WorkersConsumer> {
+  const replicator = startReplicator([persistenceTable(node.persistence)], () => undefined);
+  const workers = await startWorkers(node, count, log, replicator);
+  return {
+    bound: () => workers.bound(),
+    async stop() {
+      await workers.stop();
+      replicator.stop();
+    },
+  };
+}
+
+/**
  * Starts a steerdns server: alone (`workers: 1`), or as the primary of `workers` worker
  * processes that answer while it runs the checks, receives the announcements and serves
  * the operator interface. Rejects if the configuration is bad or a listener cannot bind.
@@ -61,11 +81,7 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
   const node = new ControlNode(loaded.config, keep(loaded));
   collectLoadGarbage();
   const health = startHealthProducer(node, log);
-  const replicator = startReplicator([persistenceTable(node.persistence)], () => undefined);
-  const stops: (() => Promise<void>)[] = [
-    () => health.stop(),
-    () => Promise.resolve(replicator.stop()),
-  ];
+  const stops: (() => Promise<void>)[] = [() => health.stop()];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
@@ -73,7 +89,7 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     await health.firstRound();
     const dns =
       workers > 1
-        ? await startWorkers(node, workers, log, replicator)
+        ? await startWorkersWithTables(node, workers, log)
         : await startDnsConsumer(node, log);
     stops.push(() => dns.stop());
     const agents = await startAgentsProducer(node, log);
@@ -145,18 +161,18 @@ export interface WorkerApp {
  * DNS from it, and it shares the persistence table with the other workers.
  */
 export async function startWorkerApp(worker: WorkerProcess, log: Logger): Promise<WorkerApp> {
-  let replicator: Replicator | undefined;
-  const link = linkToPrimary(worker.channel, log, (batch) => replicator?.receive(batch));
+  const link = linkToPrimary(worker.channel, log, (node) =>
+    startReplicator([persistenceTable(node.persistence)], (batch) => {
+      worker.channel.send({ type: 'replicate', batch });
+    }),
+  );
   const node = await link.node;
-  replicator = startReplicator([persistenceTable(node.persistence)], (batch) => {
-    worker.channel.send({ type: 'replicate', batch });
-  });
   const dns = await startDnsConsumer(node, log);
   worker.channel.send({ type: 'ready', dns: dns.bound() });
   return {
     stopped: link.stopped,
     async close() {
-      replicator?.stop();
+      link.replicator()?.stop();
       await dns.stop();
     },
   };

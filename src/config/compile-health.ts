@@ -95,7 +95,8 @@ export class CheckCollector {
     if (health === undefined || health === false) return undefined;
     const target = checkTarget(config, this.at, path, this.problems);
     if (!target) return undefined;
-    const checkPath = config.health === undefined ? [...servicePath, 'health'] : [...path, 'health'];
+    const checkPath =
+      config.health === undefined ? [...servicePath, 'health'] : [...path, 'health'];
     const check = compileCheck(health, target, this.at, checkPath, this.problems);
     if (!check) return undefined;
     this.checks.set(check.id, check);

@@ -201,6 +201,14 @@ export interface CompiledConfig {
   readonly health: CompiledHealth;
 }
 
+/**
+ * The compiled value as JSON gives it back (fields that are undefined are left out), frozen
+ * with everything in it: what one process compiles is what another receives.
+ */
+export function seal<T>(value: T): T {
+  return deepFreeze(JSON.parse(JSON.stringify(value)) as T);
+}
+
 /** Freezes a compiled value and everything in it. */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {

@@ -9,7 +9,7 @@ import { parseDuration } from '../lib/duration.js';
 import { ConfigError, type Problem } from '../lib/errors.js';
 import { parseCidr, parseHostPort } from '../lib/ip.js';
 import {
-  deepFreeze,
+  seal,
   type AgentsConfig,
   type CompiledConfig,
   type ListenAddress,
@@ -38,8 +38,6 @@ export function parseListen(text: string): ListenAddress | undefined {
   const parsed = parseHostPort(text);
   return parsed?.port === undefined ? undefined : { host: parsed.host, port: parsed.port };
 }
-
-
 
 function schemaProblems(source: YamlSource): Problem[] {
   const seen = new Set<string>();
@@ -277,7 +275,7 @@ export function zonesOnlyConfig(
   zones: readonly ZoneSource[],
   listen: readonly ListenAddress[],
 ): CompiledConfig {
-  return deepFreeze({
+  return seal({
     file: undefined,
     listen,
     workers: availableParallelism(),
@@ -303,8 +301,9 @@ export function parseConfig(text: string, file: string): CompiledConfig {
   const schema = schemaProblems(source);
   if (schema.length > 0) throw new ConfigError(schema);
   const config = compile(source.value as ConfigFile, source, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(config);
+  // In the order of the file, as a compiler lists them.
+  if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.line - b.line));
+  return seal(config);
 }
 
 /** Reads and compiles a configuration file. */

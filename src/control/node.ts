@@ -100,7 +100,7 @@ export class ControlNode {
           this.current = this.apply(next);
           this.deliver(this.current, next, work);
         } catch (error) {
-          work.push(Promise.reject(error as Error));
+          work.push(Promise.reject(asError(error)));
         }
       }
     } finally {
@@ -116,7 +116,7 @@ export class ControlNode {
         const pending = listener(snapshot, change);
         if (pending) work.push(pending);
       } catch (error) {
-        work.push(Promise.reject(error as Error));
+        work.push(Promise.reject(asError(error)));
       }
     }
   }
@@ -152,13 +152,14 @@ export class ControlNode {
   }
 }
 
+const asError = (error: unknown): Error =>
+  error instanceof Error ? error : new Error(String(error));
+
 async function settle(work: readonly Promise<void>[]): Promise<readonly Error[]> {
   if (work.length === 0) return [];
   const outcomes = await Promise.allSettled(work);
   return outcomes.flatMap((outcome) =>
-    outcome.status === 'rejected'
-      ? [outcome.reason instanceof Error ? outcome.reason : new Error(String(outcome.reason))]
-      : [],
+    outcome.status === 'rejected' ? [asError(outcome.reason)] : [],
   );
 }
 

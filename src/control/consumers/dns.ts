@@ -16,8 +16,12 @@ export interface DnsConsumer {
  */
 export async function startDnsConsumer(node: ControlNode, log: Logger): Promise<DnsConsumer> {
   const first = node.snapshot();
-  const server = new DnsServer(first.config, first.zones, first.services, log, () =>
-    node.snapshot().state,
+  const server = new DnsServer(
+    first.config,
+    first.zones,
+    first.services,
+    log,
+    () => node.snapshot().state,
   );
   await server.start();
   let served = first;

@@ -6,12 +6,14 @@ import type { ZoneSet } from '../../zone/zone-set.js';
 import { collectLoadGarbage } from '../../lib/heap.js';
 import type { PrimaryMessage, SharedSnapshot, WorkerMessage } from '../messages.js';
 import { ControlNode } from '../node.js';
-import type { ReplicationBatch } from '../replication.js';
+import type { Replicator } from '../replication.js';
 
 /** What a worker's link to its primary delivers. */
 export interface PrimaryLink {
   /** Resolves the worker's node, built from the primary's first snapshot. */
   readonly node: Promise<ControlNode>;
+  /** The replicator of the node's tables, once the node exists. */
+  replicator(): Replicator | undefined;
   /** Resolves when the primary says stop. */
   readonly stopped: Promise<void>;
 }
@@ -40,12 +42,12 @@ async function nodeFrom(snapshot: SharedSnapshot): Promise<ControlNode> {
  * The producer of a worker: the primary's snapshot and changes, applied to the worker's
  * node in the order they were sent. A configuration change loads its zones here first;
  * if they do not load, the worker keeps the previous configuration and says so.
- * Replicated rows go to `onReplicate` once the node exists.
+ * Replicated rows go to the replicator `replicate` makes for the node when it exists.
  */
 export function linkToPrimary(
   channel: Channel,
   log: Logger,
-  onReplicate: (batch: ReplicationBatch) => void,
+  replicate: (node: ControlNode) => Replicator,
 ): PrimaryLink {
   let resolveNode!: (node: ControlNode) => void;
   let rejectNode!: (error: unknown) => void;
@@ -59,6 +61,7 @@ export function linkToPrimary(
   });
   let queue = Promise.resolve();
   let node: ControlNode | undefined;
+  let replicator: Replicator | undefined;
   const handle = async (message: PrimaryMessage): Promise<void> => {
     if (message.type === 'stop') {
       resolveStopped();
@@ -66,12 +69,13 @@ export function linkToPrimary(
     }
     if (message.type === 'snapshot') {
       node = await nodeFrom(message.snapshot);
+      replicator = replicate(node);
       resolveNode(node);
       return;
     }
     if (!node) return;
     if (message.type === 'replicate') {
-      onReplicate(message.batch);
+      replicator?.receive(message.batch);
       return;
     }
     const { change } = message;
@@ -97,5 +101,5 @@ export function linkToPrimary(
         log.error({ err: error }, `message from the primary failed: ${String(error)}`);
       });
   });
-  return { node: nodePromise, stopped };
+  return { node: nodePromise, stopped, replicator: () => replicator };
 }
