@@ -32,7 +32,19 @@ test('steerdns explain --json lists the answers and every step', async () => {
   assert.deepEqual(explanation.steps[1]?.kept, ['servers/s4']);
 });
 
-test('explain rejects a name that is not steered, with a usage error', async () => {
+test('explain gives a name that is not steered the zone data answer; a bad type is a usage error', async () => {
+  const { stdout } = await run(process.execPath, [
+    '--import',
+    'tsx',
+    'src/main.ts',
+    'explain',
+    '--config',
+    'examples/weighted.yaml',
+    'nope.example.org',
+    '--json',
+  ]);
+  const explanation = JSON.parse(stdout) as Explanation & { kind: string };
+  assert.deepEqual([explanation.kind, explanation.rcode], ['static', 'NXDOMAIN']);
   await assert.rejects(
     run(process.execPath, [
       '--import',
@@ -41,10 +53,12 @@ test('explain rejects a name that is not steered, with a usage error', async () 
       'explain',
       '--config',
       'examples/weighted.yaml',
-      'nope.example.org',
+      'www.example.org',
+      '--type',
+      'BOGUS',
     ]),
     (error: { code?: number; stderr?: string }) =>
-      error.code === 2 && (error.stderr ?? '').includes('not a steered name'),
+      error.code === 2 && (error.stderr ?? '').includes('unknown type "BOGUS"'),
   );
 });
 
