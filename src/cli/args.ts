@@ -17,10 +17,14 @@ import type { ConfigSource } from '../app.js';
 export const USAGE = `usage:
   steerdns serve --config FILE [--listen ADDR:PORT ...] [--workers N] [--log-level LEVEL]
   steerdns serve --zone ORIGIN=FILE [--zone ...] --listen ADDR:PORT [--listen ...] [--workers N]
-  steerdns check FILE...            (configuration .yaml/.yml, or zone files: [--origin NAME])
-  steerdns explain --config FILE NAME [--type A] [--client IP] [--ecs CIDR] [--json]
+  steerdns check FILE...            (configuration .yaml/.yml, or zone files: [--origin NAME],
+                                    else the file's leading $ORIGIN, else the file name)
+  steerdns explain --server ADDR:PORT NAME [--type A] [--client IP] [--ecs CIDR] [--json]
+                                    (on a running server's live state: its api.listen)
+  steerdns explain --config FILE NAME [...]   (on the configuration alone: no checks, no agents)
   steerdns status --config FILE [--json]    (runs one round of the checks and lists every member)
   steerdns status --server ADDR:PORT [--json]   (asks a running server: its api.listen)
+                                    (status exits 3 when a service has no member up)
   steerdns agent --to ADDR:PORT[,...] --key-file FILE --service NAME --address IP [...]
                                     (announces this node's status; steerdns agent --help)
   steerdns version
