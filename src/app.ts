@@ -168,6 +168,7 @@ export async function startWorkerApp(worker: WorkerProcess, log: Logger): Promis
   );
   const node = await link.node;
   const dns = await startDnsConsumer(node, log);
+  log.info({ dns: dns.bound(), version: node.snapshot().version }, 'ready');
   worker.channel.send({ type: 'ready', dns: dns.bound() });
   return {
     stopped: link.stopped,
