@@ -70,7 +70,7 @@ function ask(socket: Socket, port: number, name: string, timeoutMs = 3000): Prom
       const reply = decodeReply(message);
       const first = reply.answers[0];
       if (first?.type !== 'A') reject(new Error(`${name}: no A record in the answer`));
-      else resolve(String(first.data));
+      else resolve(first.data);
     };
     socket.on('message', onMessage);
     socket.send(bytes, port, '127.0.0.1');
