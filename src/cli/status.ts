@@ -50,7 +50,11 @@ async function statusRows(
   if (values.config === undefined)
     throw new UsageError('status needs --config FILE or --server ADDR:PORT');
   const file = values.config;
-  return { rows: await checkOnce(() => readConfig(file), log), json: values.json };
+  // The table shows every state change: health log lines (a member down is a warning)
+  // would only interleave with it on stdout.
+  const quiet =
+    log.levelVal >= log.levels.values['error']! ? log : log.child({}, { level: 'error' });
+  return { rows: await checkOnce(() => readConfig(file), quiet), json: values.json };
 }
 
 /** States in which a member is answered: checked and up, or not checked at all. */
