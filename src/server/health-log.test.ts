@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import type { Transition } from '../health/board.js';
-import { healthTransitionLog, memberName, membersOfCheck } from './health-log.js';
+import { healthTransitionLog, membersOfCheck } from './health-log.js';
 
 /** One log line as pino writes it. */
 interface LogLine {
@@ -45,22 +45,6 @@ const transition = (id: string, from: Transition['from'], to: Transition['to']):
   to,
   reason: to === 'down' ? 'connect ECONNREFUSED' : '2 checks ok',
   at: 0,
-});
-
-describe('memberName', () => {
-  const rows = [
-    { key: 'www.example.org. main/a', want: ['www.example.org.', 'main', 'a'] },
-    { key: 'www.example.org. agents/node-1', want: ['www.example.org.', 'agents', 'node-1'] },
-    { key: 'www.example.org. a/b/c', want: ['www.example.org.', 'a', 'b/c'] },
-    { key: 'www.example.org. lonely', want: ['www.example.org.', '', 'lonely'] },
-    { key: 'nospace', want: ['nospace', '', ''] },
-  ];
-  for (const { key, want } of rows) {
-    test(key, () => {
-      const name = memberName(key);
-      assert.deepEqual([name.service, name.pool, name.member], want);
-    });
-  }
 });
 
 describe('membersOfCheck', () => {
@@ -183,4 +167,14 @@ describe('healthTransitionLog', () => {
       ],
     );
   });
+});
+
+test('a key that is not service pool/member is named whole', () => {
+  const { log, lines } = capturedLogger();
+  healthTransitionLog(log, () => ['odd-key'])(
+    transition('tcp:192.0.2.1:80:ffffffffffff', 'up', 'down'),
+  );
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!['member'], 'odd-key');
+  assert.equal(lines[0]!.msg, 'health odd-key: up -> down (connect ECONNREFUSED)');
 });

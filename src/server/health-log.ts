@@ -1,26 +1,6 @@
 import type { Transition } from '../health/board.js';
+import { parseMemberKey } from '../config/member-key.js';
 import type { Logger } from '../observability/log.js';
-
-/** A member named as operators know it: service, pool and member. */
-export interface MemberName {
-  readonly service: string;
-  readonly pool: string;
-  readonly member: string;
-}
-
-/**
- * Splits a member key, `service pool/member` (`www.example.org. main/a`), into its names.
- * A key without a space or a slash keeps what it has in `service` and leaves the rest empty.
- */
-export function memberName(key: string): MemberName {
-  const space = key.indexOf(' ');
-  if (space < 0) return { service: key, pool: '', member: '' };
-  const rest = key.slice(space + 1);
-  const slash = rest.indexOf('/');
-  return slash < 0
-    ? { service: key.slice(0, space), pool: '', member: rest }
-    : { service: key.slice(0, space), pool: rest.slice(0, slash), member: rest.slice(slash + 1) };
-}
 
 /**
  * The member keys that depend on check `checkId`, in the order of `targetOf` (the health
@@ -57,7 +37,8 @@ export function healthTransitionLog(
       return;
     }
     for (const key of keys) {
-      const name = memberName(key);
+      // A key that is not `service pool/member` cannot come from the plan; name it whole.
+      const name = parseMemberKey(key) ?? { member: key };
       log[level]({ ...name, ...change }, `health ${key}: ${t.from} -> ${t.to} (${t.reason})`);
     }
   };
