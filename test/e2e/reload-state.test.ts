@@ -4,6 +4,7 @@
  * live state of members that still exist survives it: health results and persistence.
  */
 import assert from 'node:assert/strict';
+import type { Answer } from 'dns-packet';
 import { createSocket, type Socket } from 'node:dgram';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +16,8 @@ import { startServer, tmpdirWith, type ServerProcess } from '../helpers/server-p
 import { closedTcpPort, type ClosedPort } from '../helpers/sockets.js';
 import { rdataTexts } from './fixtures/server.js';
 
-const ttlOf = (answer: { ttl?: number } | undefined): number | undefined => answer?.ttl;
+const ttlOf = (answer: Answer | undefined): number | undefined =>
+  answer && 'ttl' in answer ? answer.ttl : undefined;
 
 const ZONE = `zones:
   - origin: example.org
