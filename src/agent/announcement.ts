@@ -13,42 +13,10 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SteerdnsError } from '../lib/errors.js';
-import { checkAnnouncement } from './fields.js';
+import { checkAnnouncement, type Announcement } from './fields.js';
 
-export { ReplayGuard, type ReplayGuardOptions, type ReplayVerdict } from './replay-guard.js';
-export { readKeyFile, parseKey, KeyFileError, MIN_KEY_BYTES } from './key-file.js';
-export { checkAnnouncement, isNodeId, isServiceName, isAnnouncedAddress } from './fields.js';
-
-/** What one node says about itself in one announcement. */
-export interface Announcement {
-  /** Node id, unique in the cluster: 1-253 of `A-Z a-z 0-9 . _ -`, starting with a letter or digit. */
-  readonly node: string;
-  /** The DNS name the node serves, e.g. `app.example.org`: lower case, no trailing dot. */
-  readonly service: string;
-  /** Addresses to answer with (IPv4 or IPv6 literals, no zone id): 1-32 of them, distinct. */
-  readonly addresses: readonly string[];
-  /** CPU busy (or the load command's figure) in percent, 0-100; absent when not measured. */
-  readonly load?: number;
-  /** Active (ESTABLISHED) connections, an integer >= 0; absent when not measured. */
-  readonly connections?: number;
-  /** How many connections the node is meant to carry, an integer >= 1; absent if unset. */
-  readonly capacity?: number;
-  /** `draining`: keep existing connections, give no new answers (maintenance). */
-  readonly admin: 'enabled' | 'draining';
-  /** The agent's announcement interval in ms (100-60000): how often to expect the next one. */
-  readonly intervalMs: number;
-  /** When the agent sent it, ms since the epoch (an integer). */
-  readonly timestamp: number;
-  /** Random 64-bit id of this agent run, 16 lower-case hex digits; a restart picks a new one. */
-  readonly epoch: string;
-  /** Counts announcements within one epoch; increases by one per interval. */
-  readonly sequence: number;
-  /**
-   * `leave`: the agent stops and the node is to be removed at once (sent as version 2).
-   * Absent (or `status`): a status announcement. Decoded status announcements have no `kind`.
-   */
-  readonly kind?: 'status' | 'leave';
-}
+export type { Announcement } from './fields.js';
+export { readKeyFile } from './key-file.js';
 
 /** The four bytes every announcement starts with. */
 export const ANNOUNCEMENT_MAGIC = Buffer.from('SDA1', 'latin1');

@@ -1,10 +1,9 @@
 /** The command line of `steerdns agent`. */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { parseListen } from '../config/load.js';
 import { parseDuration } from '../lib/duration.js';
 import { SteerdnsError } from '../lib/errors.js';
-import { formatAddress, parseAddress } from '../lib/ip.js';
+import { formatAddress, parseAddress, parseHostPort } from '../lib/ip.js';
 import type { AgentOptions, Destination } from './agent.js';
 import {
   isAnnouncedAddress,
@@ -66,8 +65,8 @@ function parseDestinations(values: readonly string[]): Destination[] {
   const seen = new Set<string>();
   return texts.map((text) => {
     const { text: plain, zone } = splitZone(text);
-    const address = parseListen(plain);
-    if (!address || address.port === 0) {
+    const address = parseHostPort(plain);
+    if (address?.port === undefined || address.port === 0) {
       return fail(`--to expects ADDR:PORT or [IPv6]:PORT, got "${text}"`);
     }
     const host =

@@ -1,9 +1,40 @@
 /**
- * The rules every announcement field keeps, shared by the encoder, the decoder and the
- * agent's command line, so that an agent can never send what a server would reject.
+ * The fields of an announcement and the rules every field keeps, shared by the encoder, the
+ * decoder and the agent's command line, so that an agent can never send what a server would
+ * reject.
  */
 import { isIP } from 'node:net';
-import type { Announcement } from './announcement.js';
+
+/** What one node says about itself in one announcement. */
+export interface Announcement {
+  /** Node id, unique in the cluster: 1-253 of `A-Z a-z 0-9 . _ -`, starting with a letter or digit. */
+  readonly node: string;
+  /** The DNS name the node serves, e.g. `app.example.org`: lower case, no trailing dot. */
+  readonly service: string;
+  /** Addresses to answer with (IPv4 or IPv6 literals, no zone id): 1-32 of them, distinct. */
+  readonly addresses: readonly string[];
+  /** CPU busy (or the load command's figure) in percent, 0-100; absent when not measured. */
+  readonly load?: number;
+  /** Active (ESTABLISHED) connections, an integer >= 0; absent when not measured. */
+  readonly connections?: number;
+  /** How many connections the node is meant to carry, an integer >= 1; absent if unset. */
+  readonly capacity?: number;
+  /** `draining`: keep existing connections, give no new answers (maintenance). */
+  readonly admin: 'enabled' | 'draining';
+  /** The agent's announcement interval in ms (100-60000): how often to expect the next one. */
+  readonly intervalMs: number;
+  /** When the agent sent it, ms since the epoch (an integer). */
+  readonly timestamp: number;
+  /** Random 64-bit id of this agent run, 16 lower-case hex digits; a restart picks a new one. */
+  readonly epoch: string;
+  /** Counts announcements within one epoch; increases by one per interval. */
+  readonly sequence: number;
+  /**
+   * `leave`: the agent stops and the node is to be removed at once (sent as version 2).
+   * Absent (or `status`): a status announcement. Decoded status announcements have no `kind`.
+   */
+  readonly kind?: 'status' | 'leave';
+}
 
 /** Most addresses one announcement may carry. */
 export const MAX_ADDRESSES = 32;

@@ -1,4 +1,4 @@
-import type { Announcement } from './announcement.js';
+import type { Announcement } from './fields.js';
 
 /** Options of a {@link ReplayGuard}. */
 export interface ReplayGuardOptions {

@@ -45,26 +45,6 @@ export function wireLength(buf: Uint8Array, offset = 0): number {
   return p + 1 - offset;
 }
 
-/** Number of labels, not counting the root. */
-export function labelCount(wire: Uint8Array): number {
-  let count = 0;
-  for (let p = 0; wire[p] !== 0; p += wire[p]! + 1) count++;
-  return count;
-}
-
-/** Offsets where each label starts, the first (leftmost) label first. */
-export function labelOffsets(wire: Uint8Array): number[] {
-  const offsets: number[] = [];
-  for (let p = 0; wire[p] !== 0; p += wire[p]! + 1) offsets.push(p);
-  return offsets;
-}
-
-/** The name one label up; the root's parent is undefined. */
-export function parentName(wire: Buffer): Buffer | undefined {
-  if (wire[0] === 0) return undefined;
-  return wire.subarray(wire[0]! + 1);
-}
-
 /** True when `name` equals `ancestor` or lies below it (case-insensitive). */
 export function isSubdomain(name: Uint8Array, ancestor: Uint8Array): boolean {
   const skip = name.length - ancestor.length;
@@ -76,11 +56,6 @@ export function isSubdomain(name: Uint8Array, ancestor: Uint8Array): boolean {
     if (lowerAsciiByte(name[skip + i]!) !== lowerAsciiByte(ancestor[i]!)) return false;
   }
   return true;
-}
-
-/** Case-insensitive equality of two wire names. */
-export function nameEquals(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && isSubdomain(a, b);
 }
 
 /** Joins a relative wire name (ending in the root label) onto an origin. */

@@ -2,7 +2,6 @@ import type { Monitor, ProbeResult, Target } from './monitor.js';
 import {
   initialState,
   record,
-  ttlHint,
   type Health,
   type TrackerSettings,
   type TrackerState,
@@ -180,13 +179,6 @@ export class HealthBoard {
       });
     }
   }
-}
-
-/** The TTL hint of a target, in seconds, from its state. */
-export function targetTtlHint(board: HealthBoard, id: string): number | undefined {
-  const state = board.state(id);
-  const settings = board.settings(id);
-  return state && settings ? ttlHint(state, settings) : undefined;
 }
 
 function isStopped(running: Running): boolean {

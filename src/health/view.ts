@@ -49,25 +49,3 @@ interface Combined {
   readonly underlying: MemberState;
   readonly result: MemberState;
 }
-
-/** A worker's copy of the primary's target states, updated by messages. */
-export class RemoteTargetStates implements TargetStates {
-  private readonly states = new Map<string, TrackerState>();
-  private readonly settingsById = new Map<string, TrackerSettings>();
-
-  state(id: string): TrackerState | undefined {
-    return this.states.get(id);
-  }
-
-  settings(id: string): TrackerSettings | undefined {
-    return this.settingsById.get(id);
-  }
-
-  /** Applies a batch of states sent by the primary. */
-  update(batch: readonly (readonly [string, TrackerState, TrackerSettings])[]): void {
-    for (const [id, state, settings] of batch) {
-      this.states.set(id, state);
-      this.settingsById.set(id, settings);
-    }
-  }
-}
