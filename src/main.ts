@@ -9,8 +9,9 @@ import type { PrimaryMessage, WorkerMessage } from './control/messages.js';
 import { WorkerStartError } from './control/consumers/workers.js';
 import { parseServeArgs, UsageError, USAGE } from './cli/args.js';
 import { runCheck } from './cli/check.js';
-import { runExplain } from './cli/explain.js';
-import { runStatus, StatusError } from './cli/status.js';
+import { explainCommand } from './cli/explain.js';
+import { statusCommand, StatusError } from './cli/status.js';
+import type { CommandOutcome } from './cli/outcome.js';
 import { ConfigError, formatProblem } from './lib/errors.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { startAgent, type AgentLog } from './agent/agent.js';
@@ -22,6 +23,26 @@ const VERSION = '0.1.0';
 function fail(lines: readonly string[], code: number): never {
   for (const line of lines) process.stderr.write(`${line}\n`);
   process.exit(code);
+}
+
+/**
+ * Keeps the process up until `work` settles. A request whose socket the other side reset
+ * can leave nothing referenced on the event loop for a moment (seen with fetch), and the
+ * process would end with status 0 and no word instead of the command's error.
+ */
+async function untilDone<T>(work: Promise<T>): Promise<T> {
+  const keepAlive = setInterval(() => undefined, 60_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+/** Prints a command's outcome and exits with its code. */
+function finish(outcome: CommandOutcome): void {
+  for (const line of outcome.out) process.stdout.write(`${line}\n`);
+  fail(outcome.errors, outcome.exitCode);
 }
 
 function onSignals(signals: readonly NodeJS.Signals[], action: () => Promise<unknown>): void {
@@ -113,17 +134,15 @@ async function main(argv: readonly string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(args);
-    case 'check': {
-      const outcome = await runCheck(args);
-      for (const line of outcome.out) process.stdout.write(`${line}\n`);
-      fail(outcome.errors, outcome.exitCode);
-      break;
-    }
+    case 'check':
+      finish(await runCheck(args));
+      return;
     case 'explain':
-      process.stdout.write(`${await runExplain(args)}\n`);
+      finish(await untilDone(explainCommand(args)));
       return;
     case 'status':
-      process.stdout.write(`${await runStatus(args, createLogger('warn'))}\n`);
+      // The table is the output: log lines (a member going down is a warning) stay out of it.
+      finish(await untilDone(statusCommand(args, createLogger('error'))));
       return;
     case 'agent':
       runAgent(args);
