@@ -13,6 +13,7 @@ import { startStatusConsumer, statusRows } from './control/consumers/status.js';
 import { startWorkers, type WorkersConsumer } from './control/consumers/workers.js';
 import { persistenceTable } from './control/persistence-table.js';
 import { startReplicator } from './control/replication.js';
+import type { ExplainRequest } from './answer/explain.js';
 import { wireKey } from './dns/name.js';
 import { collectLoadGarbage } from './lib/heap.js';
 import type { Logger } from './observability/log.js';
@@ -59,6 +60,7 @@ async function startWorkersWithTables(
   const replicator = startReplicator([persistenceTable(node.persistence)], () => undefined);
   const workers = await startWorkers(node, count, log, replicator);
   return {
+    explain: (request) => workers.explain(request),
     bound: () => workers.bound(),
     async stop() {
       await workers.stop();
@@ -87,14 +89,14 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
   };
   try {
     await health.firstRound();
-    const dns =
-      workers > 1
-        ? await startWorkersWithTables(node, workers, log)
-        : await startDnsConsumer(node, log);
+    const pool = workers > 1 ? await startWorkersWithTables(node, workers, log) : undefined;
+    const dns = pool ?? (await startDnsConsumer(node, log));
     stops.push(() => dns.stop());
     const agents = await startAgentsProducer(node, log);
     stops.push(() => agents.stop());
-    const api = await startStatusConsumer(node, log);
+    // A primary holds only an outline of the zones: a worker explains.
+    const explain = pool && ((request: ExplainRequest) => pool.explain(request));
+    const api = await startStatusConsumer(node, log, explain);
     stops.push(() => api.stop());
     const listening = (): Listening => ({
       dns: dns.bound(),

@@ -3,6 +3,7 @@
  * generic snapshot (a worker that starts) and one generic change (everything after), plus
  * the few control words. Everything here is plain data (JSON).
  */
+import type { ExplainRequest, QueryExplanation } from '../answer/explain.js';
 import type { CompiledConfig } from '../config/compiled.js';
 import type { TrackerState } from '../health/tracker.js';
 import type { AgentSnapshot } from '../agent/registry.js';
@@ -29,6 +30,8 @@ export type PrimaryMessage =
   | { readonly type: 'change'; readonly version: number; readonly change: SharedChange }
   /** Rows of replicated tables (persistence) written by another process. */
   | { readonly type: 'replicate'; readonly batch: ReplicationBatch }
+  /** Explain this query on your state (the primary keeps only an outline of the zones). */
+  | { readonly type: 'explain'; readonly id: number; readonly request: ExplainRequest }
   | { readonly type: 'stop' };
 
 /** From a worker to the primary. */
@@ -42,7 +45,13 @@ export type WorkerMessage =
   | { readonly type: 'ready'; readonly dns: BoundDns }
   /** A configuration could not be applied here (its zones did not load, say). */
   | { readonly type: 'rejected'; readonly version: number; readonly reason: string }
-  | { readonly type: 'replicate'; readonly batch: ReplicationBatch };
+  | { readonly type: 'replicate'; readonly batch: ReplicationBatch }
+  | {
+      readonly type: 'explained';
+      readonly id: number;
+      readonly explanation?: QueryExplanation;
+      readonly error?: { readonly message: string };
+    };
 
 /** The shared part of a snapshot. */
 export function shareSnapshot(snapshot: NodeSnapshot): SharedSnapshot {

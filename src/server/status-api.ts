@@ -6,11 +6,17 @@ import type { Logger } from '../observability/log.js';
 import type { ExplainError, ExplainRequest, QueryExplanation } from '../answer/explain.js';
 import type { MemberStatus } from './member-status.js';
 
+/** What explaining a query comes to: an explanation, or the ExplainError that says why not. */
+export type ExplainOutcome = QueryExplanation | ExplainError;
+
 /**
  * Explains a query on the live state: an explanation, or the ExplainError that says which
- * parameter is wrong (answered as 400). Thrown errors are answered as 500.
+ * parameter is wrong (answered as 400), now or later (a primary asks a worker). Thrown
+ * errors and rejections are answered as 500.
  */
-export type ExplainOnLiveState = (request: ExplainRequest) => QueryExplanation | ExplainError;
+export type ExplainOnLiveState = (
+  request: ExplainRequest,
+) => ExplainOutcome | Promise<ExplainOutcome>;
 
 /** The operator HTTP interface: read-only for now. */
 export interface StatusApi {
@@ -36,7 +42,7 @@ const badRequest = (message: string, code = 'STEERDNS_ERR_EXPLAIN'): Answer => (
 });
 
 /** `GET /explain?name=&type=&client=&ecs=`: checks the parameters, then asks `explain`. */
-function explainAnswer(url: URL, explain: ExplainOnLiveState | undefined): Answer {
+async function explainAnswer(url: URL, explain: ExplainOnLiveState | undefined): Promise<Answer> {
   if (!explain) {
     const error = {
       code: 'STEERDNS_ERR_EXPLAIN_UNAVAILABLE',
@@ -59,7 +65,7 @@ function explainAnswer(url: URL, explain: ExplainOnLiveState | undefined): Answe
   if (type !== null) request.type = type;
   if (client !== null) request.client = client;
   if (ecs !== null) request.ecs = ecs;
-  const outcome = explain(request);
+  const outcome = await explain(request);
   if (outcome instanceof Error) return badRequest(outcome.message, outcome.code);
   return { status: 200, body: { explanation: outcome } };
 }
@@ -86,15 +92,22 @@ function handler(
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end();
       return;
     }
+    const failed = (error: unknown): void => {
+      log.error({ err: error }, `operator interface: ${url.pathname} failed`);
+      reply(500, { error: { code: 'STEERDNS_ERR_INTERNAL', message: 'internal error' } });
+    };
     try {
-      const answer: Answer =
+      const answer: Answer | Promise<Answer> =
         url.pathname === '/status'
           ? { status: 200, body: { members: rows() } }
           : explainAnswer(url, explain);
-      reply(answer.status, answer.body);
+      if (answer instanceof Promise)
+        answer.then((a) => {
+          reply(a.status, a.body);
+        }, failed);
+      else reply(answer.status, answer.body);
     } catch (error) {
-      log.error({ err: error }, `operator interface: ${url.pathname} failed`);
-      reply(500, { error: { code: 'STEERDNS_ERR_INTERNAL', message: 'internal error' } });
+      failed(error);
     }
   };
 }

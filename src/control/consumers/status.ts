@@ -1,8 +1,12 @@
-import { explainOrError } from '../../answer/explain.js';
+import { explainOrError, type ExplainRequest } from '../../answer/explain.js';
 import { hostPort } from '../../lib/ip.js';
 import type { Logger } from '../../observability/log.js';
 import { memberStatus, type MemberStatus } from '../../server/member-status.js';
-import { StatusApiHolder, type ExplainOnLiveState } from '../../server/status-api.js';
+import {
+  StatusApiHolder,
+  type ExplainOnLiveState,
+  type ExplainOutcome,
+} from '../../server/status-api.js';
 import type { ControlNode, NodeSnapshot } from '../node.js';
 import { healthIndex, targetStates } from '../state-view.js';
 
@@ -16,7 +20,7 @@ export function statusRows(snapshot: NodeSnapshot): MemberStatus[] {
  * Explains a query on the node's live state (health, agents, the services as they are
  * now). Policies keep rotation state, so an explanation counts as one more query to them.
  */
-export function explainOn(node: ControlNode): ExplainOnLiveState {
+export function explainOn(node: ControlNode): (request: ExplainRequest) => ExplainOutcome {
   return (request) => {
     const snapshot = node.snapshot();
     const deps = {

@@ -1,5 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
+import { ExplainError, type ExplainRequest } from '../../answer/explain.js';
 import type { Logger } from '../../observability/log.js';
+import type { ExplainOutcome } from '../../server/status-api.js';
 import type { BoundDns } from '../../server/dns-server.js';
 import { sameDns } from '../../server/listening.js';
 import {
@@ -19,8 +21,13 @@ export class WorkerStartError extends Error {
   readonly code = 'STEERDNS_ERR_WORKER_START';
 }
 
+/** How long a worker has to explain a query. */
+const EXPLAIN_TIMEOUT_MS = 5000;
+
 /** The workers of a primary, fed with the node's snapshot and every change after it. */
 export interface WorkersConsumer {
+  /** Explains a query on a worker's state (the workers hold the zones; the primary an outline). */
+  explain(request: ExplainRequest): Promise<ExplainOutcome>;
   /** Where the workers answer (all on the same addresses). */
   bound(): BoundDns;
   /** Stops every worker (each drains its listeners, then ends). */
@@ -50,6 +57,30 @@ export async function startWorkers(
     for (const worker of listening)
       if (worker !== except && worker.isConnected()) worker.send(message);
   };
+  const ready = new Set<Worker>();
+  const explaining = new Map<number, (message: WorkerMessage & { type: 'explained' }) => void>();
+  let nextExplain = 0;
+  const explain = (request: ExplainRequest): Promise<ExplainOutcome> => {
+    const id = ++nextExplain;
+    const candidates = [...ready].filter((worker) => worker.isConnected());
+    const worker = candidates[id % Math.max(1, candidates.length)];
+    if (!worker) return Promise.reject(new Error('no worker is ready to explain'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        explaining.delete(id);
+        reject(
+          new Error(`worker ${worker.process.pid} did not explain within ${EXPLAIN_TIMEOUT_MS} ms`),
+        );
+      }, EXPLAIN_TIMEOUT_MS);
+      explaining.set(id, (message) => {
+        clearTimeout(timer);
+        explaining.delete(id);
+        if (message.explanation) resolve(message.explanation);
+        else resolve(new ExplainError(message.error?.message ?? 'the worker could not explain'));
+      });
+      worker.send({ type: 'explain', id, request } satisfies PrimaryMessage);
+    });
+  };
   const unsubscribe = node.subscribe((snapshot, change) => {
     broadcast({ type: 'change', version: snapshot.version, change: shareChange(change) });
   });
@@ -64,7 +95,11 @@ export async function startWorkers(
           for (const batch of replicator.snapshot())
             if (batch.rows.length > 0) worker.send({ type: 'replicate', batch });
         }
-        if (message.type === 'ready') resolve(message.dns);
+        if (message.type === 'ready') {
+          ready.add(worker);
+          resolve(message.dns);
+        }
+        if (message.type === 'explained') explaining.get(message.id)?.(message);
         if (message.type === 'replicate') {
           replicator.receive(message.batch);
           broadcast(message, worker);
@@ -78,6 +113,7 @@ export async function startWorkers(
       worker.on('exit', (code, signal) => {
         workers.delete(worker);
         listening.delete(worker);
+        ready.delete(worker);
         reject(
           new WorkerStartError(
             `worker ${worker.process.pid} exited (${signal || String(code)}) before it was ready`,
@@ -111,6 +147,7 @@ export async function startWorkers(
   started = true;
   log.info({ workers: count }, 'all workers ready');
   return {
+    explain,
     bound: () => bound,
     async stop() {
       stopping = true;

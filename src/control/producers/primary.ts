@@ -6,6 +6,7 @@ import type { ZoneSet } from '../../zone/zone-set.js';
 import { collectLoadGarbage } from '../../lib/heap.js';
 import type { PrimaryMessage, SharedSnapshot, WorkerMessage } from '../messages.js';
 import { ControlNode } from '../node.js';
+import { explainOn } from '../consumers/status.js';
 import type { Replicator } from '../replication.js';
 
 /** What a worker's link to its primary delivers. */
@@ -76,6 +77,15 @@ export function linkToPrimary(
     if (!node) return;
     if (message.type === 'replicate') {
       replicator?.receive(message.batch);
+      return;
+    }
+    if (message.type === 'explain') {
+      const outcome = explainOn(node)(message.request);
+      channel.send(
+        outcome instanceof Error
+          ? { type: 'explained', id: message.id, error: { message: outcome.message } }
+          : { type: 'explained', id: message.id, explanation: outcome },
+      );
       return;
     }
     const { change } = message;
