@@ -9,6 +9,7 @@ import type { TrackerState } from '../health/tracker.js';
 import type { AgentSnapshot } from '../agent/registry.js';
 import type { BoundDns } from '../server/dns-server.js';
 import type { NodeChange, NodeSnapshot } from './node.js';
+import type { Override } from './overrides.js';
 import type { ReplicationBatch } from './replication.js';
 
 /** The part of a snapshot that crosses processes: zones and services are rebuilt there. */
@@ -17,6 +18,7 @@ export interface SharedSnapshot {
   readonly config: CompiledConfig;
   readonly health: readonly (readonly [string, TrackerState])[];
   readonly agents: AgentSnapshot;
+  readonly overrides: readonly (readonly [string, Override])[];
 }
 
 /** A change as it crosses processes: a configuration travels without its zones. */
@@ -60,6 +62,7 @@ export function shareSnapshot(snapshot: NodeSnapshot): SharedSnapshot {
     config: snapshot.config,
     health: [...snapshot.health],
     agents: snapshot.agents,
+    overrides: [...snapshot.overrides],
   };
 }
 

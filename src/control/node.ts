@@ -7,6 +7,12 @@ import type { StateView } from '../steering/types.js';
 import type { ZoneSet } from '../zone/zone-set.js';
 import { NO_AGENTS, type AgentSnapshot } from '../agent/registry.js';
 import { composeState } from './state-view.js';
+import {
+  NO_OVERRIDES,
+  overriddenStateView,
+  type Override,
+  type OverridesLayer,
+} from './overrides.js';
 
 /** Health results by check id: immutable states, as the health board reports them. */
 export type HealthLayer = ReadonlyMap<string, TrackerState>;
@@ -26,7 +32,9 @@ export interface NodeSnapshot {
   /** State layers, each from its producer. */
   readonly health: HealthLayer;
   readonly agents: AgentSnapshot;
-  /** The live state answers are decided on: configuration, then agents, then health. */
+  /** What operators force on members (forced health, admin state), by member key. */
+  readonly overrides: OverridesLayer;
+  /** The live state answers are decided on: configuration, agents, health, then overrides. */
   readonly state: StateView;
 }
 
@@ -34,7 +42,9 @@ export interface NodeSnapshot {
 export type NodeChange =
   | { readonly kind: 'config'; readonly config: CompiledConfig; readonly zones: ZoneSet }
   | { readonly kind: 'health'; readonly states: readonly (readonly [string, TrackerState])[] }
-  | { readonly kind: 'agents'; readonly agents: AgentSnapshot };
+  | { readonly kind: 'agents'; readonly agents: AgentSnapshot }
+  /** Every override in force (the whole layer: operators change few, rarely). */
+  | { readonly kind: 'overrides'; readonly overrides: readonly (readonly [string, Override])[] };
 
 /**
  * Called with the new snapshot and the change that made it. A listener with work to do
@@ -64,7 +74,7 @@ export class ControlNode {
     this.persistence = options.persistence ?? new PersistenceStores();
     const agents = options.agents ?? NO_AGENTS;
     const services = this.build(config, zones, agents);
-    this.current = snapshotOf(0, config, zones, services, new Map(), agents);
+    this.current = snapshotOf(0, config, zones, services, new Map(), agents, NO_OVERRIDES);
   }
 
   /** The snapshot current now. */
@@ -122,25 +132,30 @@ export class ControlNode {
   }
 
   private apply(change: NodeChange): NodeSnapshot {
-    const { version, config, zones, services, health, agents } = this.current;
+    const { version, config, zones, services, health, agents, overrides } = this.current;
+    const next = version + 1;
     switch (change.kind) {
       case 'config': {
         const built = this.build(change.config, change.zones, agents);
         const checks = new Set(change.config.health.checks.map((check) => check.id));
         const kept = new Map([...health].filter(([id]) => checks.has(id)));
-        return snapshotOf(version + 1, change.config, change.zones, built, kept, agents);
+        return snapshotOf(next, change.config, change.zones, built, kept, agents, overrides);
       }
       case 'health': {
-        const next = new Map(health);
-        for (const [id, state] of change.states) next.set(id, state);
-        return snapshotOf(version + 1, config, zones, services, next, agents);
+        const merged = new Map(health);
+        for (const [id, state] of change.states) merged.set(id, state);
+        return snapshotOf(next, config, zones, services, merged, agents, overrides);
       }
       case 'agents': {
         const rebuilt =
           change.agents.membership === agents.membership
             ? services
             : this.build(config, zones, change.agents);
-        return snapshotOf(version + 1, config, zones, rebuilt, health, change.agents);
+        return snapshotOf(next, config, zones, rebuilt, health, change.agents, overrides);
+      }
+      case 'overrides': {
+        const layer = new Map(change.overrides);
+        return snapshotOf(next, config, zones, services, health, agents, layer);
       }
     }
   }
@@ -170,7 +185,8 @@ function snapshotOf(
   services: LoadedServices,
   health: HealthLayer,
   agents: AgentSnapshot,
+  overrides: OverridesLayer,
 ): NodeSnapshot {
-  const state = composeState(config, services, health, agents);
-  return { version, config, zones, services, health, agents, state };
+  const state = overriddenStateView(overrides, composeState(config, services, health, agents));
+  return { version, config, zones, services, health, agents, overrides, state };
 }

@@ -36,6 +36,8 @@ async function nodeFrom(snapshot: SharedSnapshot): Promise<ControlNode> {
     agents: snapshot.agents,
   });
   if (snapshot.health.length > 0) void node.publish({ kind: 'health', states: snapshot.health });
+  if (snapshot.overrides.length > 0)
+    void node.publish({ kind: 'overrides', overrides: snapshot.overrides });
   return node;
 }
 
