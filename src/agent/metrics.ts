@@ -5,10 +5,10 @@
  * and leaves the field out of the announcement.
  */
 import { readFile } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { urlToHttpOptions } from 'node:url';
+import { httpGet, HttpGetError } from '../lib/http-get.js';
 import { runCommand } from './command.js';
 
 /** Measures one figure. `signal` aborts a running command. */
@@ -91,75 +91,36 @@ export interface FetchTextOptions {
 /**
  * GETs an http:// or https:// URL and resolves the first 64 KiB of its body as UTF-8 when
  * the status is 2xx. No keep-alive (nothing stays open between calls), no redirects
- * followed, TLS certificates verified. Rejects with a short, stable message: `HTTP 503`,
- * `timeout`, `aborted`, or the network error (`connect ECONNREFUSED 127.0.0.1:8080`).
+ * followed, TLS certificates verified ({@link httpGet}). Rejects with a short, stable
+ * message: `HTTP 503`, `timeout`, `aborted`, or the network error (`connect ECONNREFUSED
+ * 127.0.0.1:8080`).
  */
-export function fetchText(url: string, options: FetchTextOptions): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const { signal, timeoutMs } = options;
-    if (signal?.aborted === true) {
-      reject(new Error('aborted'));
-      return;
-    }
-    let failure: string | undefined;
-    let settled = false;
-    const finish = (error: string | undefined, text?: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (error === undefined) resolve(text ?? '');
-      else reject(new Error(error));
-    };
-    const https = url.startsWith('https:');
-    const request = (https ? httpsRequest : httpRequest)(url, {
-      method: 'GET',
-      agent: false, // a fresh connection, closed afterwards
-      headers: { accept: 'text/plain, application/json;q=0.9, */*;q=0.8' },
-      ...(https && options.ca !== undefined ? { ca: options.ca } : {}),
-    });
-    const fail = (reason: string): void => {
-      failure ??= reason;
-      request.destroy();
-      finish(failure);
-    };
-    const onAbort = (): void => {
-      fail('aborted');
-    };
-    const timer = setTimeout(() => {
-      fail('timeout');
-    }, timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    request.on('error', (error) => {
-      fail(error.message);
-    });
-    request.on('response', (response: IncomingMessage) => {
-      const status = response.statusCode ?? 0;
-      if (status < 200 || status > 299) {
-        response.resume();
-        fail(`HTTP ${status}`);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      response.on('data', (chunk: Buffer) => {
-        const part = chunk.subarray(0, MAX_BODY - kept);
-        chunks.push(part);
-        kept += part.length;
-        if (kept >= MAX_BODY) {
-          request.destroy(); // enough: the number is at the start
-          finish(undefined, Buffer.concat(chunks).toString('utf8'));
-        }
-      });
-      response.on('end', () => {
-        finish(undefined, Buffer.concat(chunks).toString('utf8'));
-      });
-      response.on('error', (error) => {
-        fail(error.message);
-      });
-    });
-    request.end();
-  });
+export async function fetchText(url: string, options: FetchTextOptions): Promise<string> {
+  const target = new URL(url);
+  const tls = target.protocol === 'https:';
+  const success = (status: number): boolean => status >= 200 && status <= 299;
+  let response;
+  try {
+    response = await httpGet(
+      {
+        ...urlToHttpOptions(target),
+        method: 'GET',
+        headers: { accept: 'text/plain, application/json;q=0.9, */*;q=0.8' },
+        ...(tls && options.ca !== undefined ? { ca: options.ca } : {}),
+      },
+      {
+        tls,
+        maxBodyBytes: MAX_BODY,
+        timeoutMs: options.timeoutMs,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        readBody: success,
+      },
+    );
+  } catch (error) {
+    throw error instanceof HttpGetError ? new Error(error.message) : error;
+  }
+  if (!success(response.status)) throw new Error(`HTTP ${response.status}`);
+  return response.body.toString('utf8');
 }
 
 /** True for an absolute http:// or https:// URL with a host. */

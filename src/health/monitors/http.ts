@@ -1,7 +1,8 @@
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { RequestOptions } from 'node:https';
 import { isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
+import { httpGet, HttpGetError } from '../../lib/http-get.js';
 import { defineMonitor, type Monitor, type Target } from '../monitor.js';
 import { endpoint, errorCode, errorReason, runProbe, type Finish } from './probe.js';
 
@@ -124,48 +125,32 @@ function sendRequest(
   options: RequestOptions,
   finish: Finish,
 ): () => void {
-  let connected = false;
-  let secured = false;
-  let response: IncomingMessage | undefined;
-  const req = (type === 'https' ? httpsRequest : httpRequest)(options);
-  req.once('socket', (socket) => {
-    socket.once('connect', () => (connected = true));
-    socket.once('secureConnect', () => (secured = true));
-  });
-  req.on('error', (error) => {
-    // Failing after the TCP connect and before the handshake completed is a TLS failure.
-    const tls = type === 'https' && connected && !secured;
-    finish(false, tls ? `tls: ${(errorCode(error) ?? 'error').toLowerCase()}` : errorReason(error));
-  });
-  req.once('response', (res) => {
-    response = res;
-    const status = res.statusCode ?? 0;
-    if (!config.expect.includes(status)) finish(false, `status ${status}`);
-    else if (config.contains === undefined) finish(true);
-    else readBody(res, Buffer.from(config.contains, 'utf8'), finish);
-  });
-  req.end();
+  const stop = new AbortController();
+  const needle = config.contains === undefined ? undefined : Buffer.from(config.contains, 'utf8');
+  httpGet(options, {
+    tls: type === 'https',
+    maxBodyBytes: MAX_BODY_BYTES,
+    signal: stop.signal,
+    readBody: (status) => needle !== undefined && config.expect.includes(status),
+    enough: (body) => needle !== undefined && body.includes(needle),
+  }).then(
+    ({ status, body }) => {
+      if (!config.expect.includes(status)) finish(false, `status ${status}`);
+      else if (needle === undefined || body.includes(needle)) finish(true);
+      else finish(false, 'body mismatch');
+    },
+    (error: unknown) => {
+      // `aborted` comes only from the release below, once the check has settled.
+      if (!(error instanceof HttpGetError) || error.kind !== 'failed') return;
+      // Failing after the TCP connect and before the handshake completed is a TLS failure.
+      const cause = error.cause;
+      finish(
+        false,
+        error.tls ? `tls: ${(errorCode(cause) ?? 'error').toLowerCase()}` : errorReason(cause),
+      );
+    },
+  );
   return () => {
-    response?.destroy();
-    req.destroy();
+    stop.abort();
   };
-}
-
-/** Reads at most {@link MAX_BODY_BYTES} of `res`, stopping as soon as `needle` is found. */
-function readBody(res: IncomingMessage, needle: Buffer, finish: Finish): void {
-  let body = Buffer.alloc(0);
-  res.on('data', (chunk: Buffer) => {
-    body = Buffer.concat([body, chunk.subarray(0, MAX_BODY_BYTES - body.length)]);
-    if (body.includes(needle)) finish(true);
-    else if (body.length >= MAX_BODY_BYTES) finish(false, 'body mismatch');
-  });
-  res.on('error', (error) => {
-    finish(false, errorReason(error));
-  });
-  res.once('end', () => {
-    finish(false, 'body mismatch');
-  });
-  res.once('close', () => {
-    finish(false, 'body mismatch');
-  });
 }
