@@ -327,6 +327,7 @@ test('parseTtl accepts seconds and BIND units in range', () => {
     ['2147483647', 2147483647],
     ['2147483648', undefined],
     ['99999999999', undefined],
+    ['00000000001', 1], // leading zeros count for nothing, as in units (`000000000001s`)
     ['1s', 1],
     ['1m', 60],
     ['1h', 3600],

@@ -1,6 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { RRType, rrTypeName } from './constants.js';
 import { NameError, nameFromText, nameToText, wireLength } from './name.js';
+import { parseDurationText, type DurationSyntax } from '../lib/duration.js';
 import { SteerdnsError } from '../lib/errors.js';
 
 /**
@@ -179,38 +180,10 @@ function parseDecimal(text: string, max: number): number | undefined {
   return value <= max ? value : undefined;
 }
 
-const UNIT_SECONDS: Readonly<Record<string, number>> = {
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86400,
-  w: 604800,
-};
-
-/** Decimal seconds or BIND units (`1h30m`, `2d`, `1W`); a bare number only when alone. */
-function parseDuration(text: string, max: number): number | undefined {
-  const plain = parseDecimal(text, max);
-  if (plain !== undefined || text.length === 0) return plain;
-  let total = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) {
-      value = value * 10 + (c - 0x30);
-      digits++;
-      if (value > max) return undefined;
-      continue;
-    }
-    const unit = UNIT_SECONDS[String.fromCharCode(c | 0x20)];
-    if (unit === undefined || digits === 0) return undefined;
-    total += value * unit;
-    if (total > max) return undefined;
-    value = 0;
-    digits = 0;
-  }
-  return digits === 0 ? total : undefined;
-}
+/** BIND units (case-insensitive, combinable as in `1h30m`), in seconds. */
+const BIND_UNITS = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+const TTL_SYNTAX: DurationSyntax = { units: BIND_UNITS, ignoreCase: true, max: MAX_TTL };
+const TIME_SYNTAX: DurationSyntax = { units: BIND_UNITS, ignoreCase: true, max: MAX_U32 };
 
 /**
  * Parses a TTL: decimal seconds or BIND units `s m h d w` (case-insensitive, combinable as in
@@ -218,7 +191,7 @@ function parseDuration(text: string, max: number): number | undefined {
  * @example parseTtl('1h30m') // 5400
  */
 export function parseTtl(text: string): number | undefined {
-  return parseDuration(text, MAX_TTL);
+  return parseDurationText(text, TTL_SYNTAX);
 }
 
 // ---- character-strings -------------------------------------------------------------------
@@ -423,7 +396,7 @@ function parseAddress(e: Encoder, t: Token, family: 4 | 6): void {
 }
 
 function parseTime(e: Encoder, t: Token, field: Field): number {
-  const value = parseDuration(t.text, MAX_U32);
+  const value = parseDurationText(t.text, TIME_SYNTAX);
   if (value === undefined) {
     e.fail(`expected ${field.name} as seconds or a duration like 1h30m, got "${t.text}"`);
   }
