@@ -2,6 +2,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { RRType, rrTypeName } from './constants.js';
 import { NameError, nameFromText, nameToText, wireLength } from './name.js';
 import { parseDurationText, type DurationSyntax } from '../lib/duration.js';
+import { formatAddress, writeAddress } from '../lib/ip.js';
 import { SteerdnsError } from '../lib/errors.js';
 
 /**
@@ -244,91 +245,6 @@ function escapeString(data: Uint8Array, start: number, end: number): string {
   return text;
 }
 
-// ---- IPv6 --------------------------------------------------------------------------------
-
-const WORDS = new Uint16Array(8);
-
-const hexDigit = (c: number): number => (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
-
-/**
- * Packs an IPv6 address that `isIPv6` accepted (so: hex groups, at most one `::`, maybe a
- * dotted IPv4 tail, no zone id) into `out` at `at`, in one pass. Returns false when the
- * groups do not add up to 16 bytes.
- */
-function packIPv6(text: string, out: Uint8Array, at: number): boolean {
-  let count = 0;
-  let gap = -1;
-  let value = 0;
-  let digits = 0;
-  let groupStart = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x3a) {
-      if (digits > 0) {
-        if (count === 8) return false;
-        WORDS[count++] = value;
-        value = digits = 0;
-      }
-      if (text.charCodeAt(i + 1) === 0x3a) {
-        gap = count;
-        i++;
-      }
-      groupStart = i + 1;
-    } else if (c === 0x2e) {
-      const [a = 0, b = 0, c2 = 0, d = 0] = text.slice(groupStart).split('.').map(Number);
-      if (count > 6) return false;
-      WORDS[count++] = (a << 8) | b;
-      WORDS[count++] = (c2 << 8) | d;
-      digits = 0;
-      break;
-    } else {
-      value = value * 16 + hexDigit(c);
-      digits++;
-    }
-  }
-  if (digits > 0) {
-    if (count === 8) return false;
-    WORDS[count++] = value;
-  }
-  // `::` standing for no group at all is accepted, as node:net and inet_pton accept it.
-  if (gap < 0 ? count !== 8 : count > 8) return false;
-  const zeros = gap < 0 ? 0 : 8 - count;
-  out.fill(0, at, at + 16);
-  for (let k = 0; k < count; k++) {
-    const o = at + 2 * (gap >= 0 && k >= gap ? k + zeros : k);
-    out[o] = WORDS[k]! >> 8;
-    out[o + 1] = WORDS[k]! & 0xff;
-  }
-  return true;
-}
-
-/**
- * RFC 5952 text: lower-case hex, the first longest run of two or more zero groups as `::`,
- * IPv4-mapped addresses (::ffff:0:0/96) with the IPv4 part dotted (RFC 5952 5).
- */
-function formatIPv6(data: Uint8Array, at: number): string {
-  if (
-    data.subarray(at, at + 10).every((b) => b === 0) &&
-    data[at + 10] === 0xff &&
-    data[at + 11] === 0xff
-  ) {
-    return `::ffff:${data.subarray(at + 12, at + 16).join('.')}`;
-  }
-  const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push((data[at + i * 2]! << 8) | data[at + i * 2 + 1]!);
-  let best = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8;) {
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLength) [best, bestLength] = [i, j - i];
-    i = j === i ? i + 1 : j;
-  }
-  const hex = (list: number[]): string => list.map((w) => w.toString(16)).join(':');
-  if (best < 0) return hex(words);
-  return `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLength))}`;
-}
-
 // ---- the field kinds ---------------------------------------------------------------------
 
 const HEX = /^[0-9a-fA-F]*$/;
@@ -374,25 +290,11 @@ function parseHex(e: Encoder, tokens: readonly Token[], field: Field): void {
 
 function parseAddress(e: Encoder, t: Token, family: 4 | 6): void {
   const text = t.text;
-  if (family === 4) {
-    if (!isIPv4(text)) e.fail(`expected an IPv4 address, got "${text}"`);
-    // isIPv4 allows exactly four dot-separated decimals 0-255 without leading zeros.
-    let at = e.reserve(4);
-    let octet = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 0x2e) {
-        scratch[at++] = octet;
-        octet = 0;
-      } else {
-        octet = octet * 10 + c - 0x30;
-      }
-    }
-    scratch[at] = octet;
-    return;
+  // Checked before the space is reserved, so that a bad address is reported as one.
+  const ok = family === 4 ? isIPv4(text) : isIPv6(text) && !text.includes('%');
+  if (!ok || !writeAddress(text, family, scratch, e.reserve(family === 4 ? 4 : 16))) {
+    e.fail(`expected an IPv${family} address, got "${text}"`);
   }
-  const ok = isIPv6(text) && !text.includes('%') && packIPv6(text, scratch, e.reserve(16));
-  if (!ok) e.fail(`expected an IPv6 address, got "${text}"`);
 }
 
 function parseTime(e: Encoder, t: Token, field: Field): number {
@@ -455,8 +357,10 @@ function decodeField(d: Decoder, field: Field): string {
       const at = d.take(4, field.name);
       return `${data[at]}.${data[at + 1]}.${data[at + 2]}.${data[at + 3]}`;
     }
-    case 'ipv6':
-      return formatIPv6(data, d.take(16, field.name));
+    case 'ipv6': {
+      const at = d.take(16, field.name);
+      return formatAddress(data.subarray(at, at + 16), { mappedDotted: true });
+    }
     case 'u8':
       return String(data[d.take(1, field.name)]);
     case 'u16': {

@@ -7,33 +7,105 @@ export interface Cidr {
   readonly prefix: number;
 }
 
-/** Parses an IPv4 or IPv6 address into 4 or 16 bytes; undefined if it is neither. */
+/**
+ * Parses an IPv4 or IPv6 address into 4 or 16 bytes; undefined if it is neither. A zone id
+ * (`fe80::1%eth0`, as sockets report link-local peers) is accepted and left out.
+ */
 export function parseAddress(text: string): Uint8Array | undefined {
-  if (isIPv4(text)) return Uint8Array.from(text.split('.').map(Number));
-  if (!isIPv6(text)) return undefined;
-  let head = text;
-  let tail4: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.', lastColon)) {
-    tail4 = text
-      .slice(lastColon + 1)
-      .split('.')
-      .map(Number);
-    head = `${text.slice(0, lastColon + 1)}0:0`;
+  if (isIPv4(text)) {
+    const out = new Uint8Array(4);
+    packIPv4(text, out, 0);
+    return out;
   }
-  const [left = '', right] = head.split('::');
-  const groups = (part: string): number[] =>
-    part === '' ? [] : part.split(':').map((g) => parseInt(g, 16));
-  const l = groups(left);
-  const r = right === undefined ? [] : groups(right);
-  const words = [...l, ...new Array<number>(8 - l.length - r.length).fill(0), ...r];
+  if (!isIPv6(text)) return undefined;
+  const zone = text.indexOf('%');
   const out = new Uint8Array(16);
-  words.forEach((word, i) => {
-    out[i * 2] = word >> 8;
-    out[i * 2 + 1] = word & 0xff;
-  });
-  if (tail4.length === 4) out.set(tail4, 12);
-  return out;
+  return packIPv6(zone < 0 ? text : text.slice(0, zone), out, 0) ? out : undefined;
+}
+
+/**
+ * Writes the 4 (`family` 4) or 16 (`family` 6) bytes of an address into `out` at `at`
+ * without allocating, as master files are read. False, and nothing written, when `text`
+ * is not an address of that family; a zone id (`%eth0`) is not part of an address here.
+ */
+export function writeAddress(text: string, family: 4 | 6, out: Uint8Array, at: number): boolean {
+  if (family === 4) {
+    if (!isIPv4(text)) return false;
+    packIPv4(text, out, at);
+    return true;
+  }
+  return isIPv6(text) && !text.includes('%') && packIPv6(text, out, at);
+}
+
+/** Packs a dotted quad that `isIPv4` accepted (four decimals 0-255, no leading zeros). */
+function packIPv4(text: string, out: Uint8Array, at: number): void {
+  let octet = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      out[at++] = octet;
+      octet = 0;
+    } else {
+      octet = octet * 10 + c - 0x30;
+    }
+  }
+  out[at] = octet;
+}
+
+const WORDS = new Uint16Array(8);
+
+const hexDigit = (c: number): number => (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
+
+/**
+ * Packs an IPv6 address that `isIPv6` accepted (so: hex groups, at most one `::`, maybe a
+ * dotted IPv4 tail), without its zone id, into `out` at `at`, in one pass. Returns false
+ * when the groups do not add up to 16 bytes.
+ */
+function packIPv6(text: string, out: Uint8Array, at: number): boolean {
+  let count = 0;
+  let gap = -1;
+  let value = 0;
+  let digits = 0;
+  let groupStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3a) {
+      if (digits > 0) {
+        if (count === 8) return false;
+        WORDS[count++] = value;
+        value = digits = 0;
+      }
+      if (text.charCodeAt(i + 1) === 0x3a) {
+        gap = count;
+        i++;
+      }
+      groupStart = i + 1;
+    } else if (c === 0x2e) {
+      const [a = 0, b = 0, c2 = 0, d = 0] = text.slice(groupStart).split('.').map(Number);
+      if (count > 6) return false;
+      WORDS[count++] = (a << 8) | b;
+      WORDS[count++] = (c2 << 8) | d;
+      digits = 0;
+      break;
+    } else {
+      value = value * 16 + hexDigit(c);
+      digits++;
+    }
+  }
+  if (digits > 0) {
+    if (count === 8) return false;
+    WORDS[count++] = value;
+  }
+  // `::` standing for no group at all is accepted, as node:net and inet_pton accept it.
+  if (gap < 0 ? count !== 8 : count > 8) return false;
+  const zeros = gap < 0 ? 0 : 8 - count;
+  out.fill(0, at, at + 16);
+  for (let k = 0; k < count; k++) {
+    const o = at + 2 * (gap >= 0 && k >= gap ? k + zeros : k);
+    out[o] = WORDS[k]! >> 8;
+    out[o + 1] = WORDS[k]! & 0xff;
+  }
+  return true;
 }
 
 /** Parses `ADDR/LEN` or a bare address (a host prefix); undefined when invalid. */
@@ -77,9 +149,20 @@ export function cidrContains(cidr: Cidr, address: Uint8Array): boolean {
   return (address[full]! & mask) === cidr.bytes[full];
 }
 
-/** Formats 4 or 16 address bytes as text (IPv6 in RFC 5952 short form). */
-export function formatAddress(bytes: Uint8Array): string {
+/**
+ * Formats 4 or 16 address bytes as text, IPv6 in RFC 5952 short form: lower-case hex, the
+ * first longest run of two or more zero groups as `::`. With `mappedDotted`, an IPv4-mapped
+ * address (::ffff:0:0/96) ends in its IPv4 part, dotted (RFC 5952 5), as master files and
+ * dig print it: `::ffff:192.0.2.1` rather than `::ffff:c000:201`.
+ */
+export function formatAddress(
+  bytes: Uint8Array,
+  options: { readonly mappedDotted?: boolean } = {},
+): string {
   if (bytes.length === 4) return bytes.join('.');
+  if (options.mappedDotted === true && isMapped(bytes)) {
+    return `::ffff:${bytes.subarray(12, 16).join('.')}`;
+  }
   const words: number[] = [];
   for (let i = 0; i < 16; i += 2) words.push((bytes[i]! << 8) | bytes[i + 1]!);
   let bestStart = -1;
@@ -93,6 +176,11 @@ export function formatAddress(bytes: Uint8Array): string {
   const hex = words.map((w) => w.toString(16));
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+function isMapped(bytes: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
 }
 
 /** `host:port`, with an IPv6 host in brackets (`[::1]:5353`), as addresses are written in configuration. */
