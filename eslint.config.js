@@ -4,6 +4,10 @@ import { dirname, relative, resolve } from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Everything below the server: the folders the server builds on. */
+const BELOW_SERVER = ['lib', 'observability', 'dns', 'geo', 'zone', 'steering', 'health', 'agent'];
+const BELOW_APP = [...BELOW_SERVER, 'answer', 'config', 'server', 'control'];
+
 /**
  * What each folder of src/ may import from, besides itself; everything else of src/
  * (another folder, src/app.ts, src/main.ts) is forbidden. `app.ts` may import every folder,
@@ -21,76 +25,11 @@ export const ALLOWED_IMPORTS = {
   agent: ['lib'],
   answer: ['lib', 'dns', 'zone', 'steering'],
   config: ['lib', 'dns', 'steering', 'health', 'agent'],
-  server: [
-    'lib',
-    'observability',
-    'dns',
-    'geo',
-    'zone',
-    'steering',
-    'health',
-    'agent',
-    'answer',
-    'config',
-  ],
-  control: [
-    'lib',
-    'observability',
-    'dns',
-    'geo',
-    'zone',
-    'steering',
-    'health',
-    'agent',
-    'answer',
-    'config',
-    'server',
-  ],
-  cli: [
-    'lib',
-    'observability',
-    'dns',
-    'geo',
-    'zone',
-    'steering',
-    'health',
-    'agent',
-    'answer',
-    'config',
-    'server',
-    'control',
-    'app.ts',
-  ],
-  'app.ts': [
-    'lib',
-    'observability',
-    'dns',
-    'geo',
-    'zone',
-    'steering',
-    'health',
-    'agent',
-    'answer',
-    'config',
-    'server',
-    'control',
-  ],
-  'main.ts': [
-    'lib',
-    'observability',
-    'dns',
-    'geo',
-    'zone',
-    'steering',
-    'health',
-    'agent',
-    'answer',
-    'config',
-    'server',
-    'control',
-    'cli',
-    'app.ts',
-  ],
+  server: [...BELOW_SERVER, 'answer', 'config'],
+  control: [...BELOW_SERVER, 'answer', 'config', 'server'],
+  'app.ts': BELOW_APP,
+  cli: [...BELOW_APP, 'app.ts'],
+  'main.ts': [...BELOW_APP, 'app.ts', 'cli'],
 };
 
 const SRC = resolve(import.meta.dirname, 'src');
