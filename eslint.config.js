@@ -10,8 +10,8 @@ const BELOW_APP = [...BELOW_SERVER, 'answer', 'config', 'server', 'control'];
 
 /**
  * What each folder of src/ may import from, besides itself; everything else of src/
- * (another folder, src/app.ts, src/main.ts) is forbidden. `app.ts` may import every folder,
- * and only `main.ts` imports `app.ts` and `cli` (`cli` imports `app.ts` too, for
+ * (another folder, src/app.ts, src/main.ts) is forbidden. `app.ts` may import every folder but
+ * `cli`, and only `main.ts` imports `app.ts` and `cli` (`cli` imports `app.ts` too, for
  * `checkOnce`). Keep in step with the table in docs/architecture.md.
  */
 export const ALLOWED_IMPORTS = {

@@ -123,6 +123,7 @@ test('httpGet: status and the body read within bounds; nothing left open', async
     { tls: false, maxBodyBytes: 64 },
   );
   assert.equal(head.status, 200, 'another method');
+  assert.equal(head.headers['content-length'], String('HEAD close'.length), 'the headers');
   assert.equal(seen.at(-1), 'HEAD /echo');
 });
 

@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 
 /** Options of {@link httpGet}. */
@@ -20,6 +20,7 @@ export interface HttpGetOptions {
 /** What the server answered. */
 export interface HttpGetResponse {
   readonly status: number;
+  readonly headers: IncomingHttpHeaders;
   /** The body as far as it was read: empty when not read, at most `maxBodyBytes`. */
   readonly body: Buffer;
 }
@@ -94,19 +95,19 @@ export function httpGet(
       response = res;
       const status = res.statusCode ?? 0;
       if (options.readBody?.(status) === false) {
-        settle({ status, body: Buffer.alloc(0) });
+        settle({ status, headers: res.headers, body: Buffer.alloc(0) });
         return;
       }
       let body = Buffer.alloc(0);
       res.on('data', (chunk: Buffer) => {
         body = Buffer.concat([body, chunk.subarray(0, maxBodyBytes - body.length)]);
         if (body.length >= maxBodyBytes || options.enough?.(body) === true)
-          settle({ status, body });
+          settle({ status, headers: res.headers, body });
       });
       res.on('error', failed);
       // 'close' without 'end' (and without an error): what came is all there is.
       const done = (): void => {
-        settle({ status, body });
+        settle({ status, headers: res.headers, body });
       };
       res.once('end', done);
       res.once('close', done);
