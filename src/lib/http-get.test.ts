@@ -32,7 +32,10 @@ const routes: Record<string, (request: IncomingMessage, response: ServerResponse
   },
   '/reset': (q) => q.socket.destroy(),
   '/silent': () => undefined,
-  '/echo': (q, r) => r.end(`${q.method ?? ''} ${q.headers.connection ?? ''}`),
+  '/echo': (q, r) => {
+    r.setHeader('x-method', q.method ?? '');
+    r.end(`${q.method ?? ''} ${q.headers.connection ?? ''}`);
+  },
 };
 
 const server = createServer((request, response) => {
@@ -123,7 +126,7 @@ test('httpGet: status and the body read within bounds; nothing left open', async
     { tls: false, maxBodyBytes: 64 },
   );
   assert.equal(head.status, 200, 'another method');
-  assert.equal(head.headers['content-length'], String('HEAD close'.length), 'the headers');
+  assert.equal(head.headers['x-method'], 'HEAD', 'the headers');
   assert.equal(seen.at(-1), 'HEAD /echo');
 });
 
