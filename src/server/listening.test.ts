@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { listeningReporter, sameDns, type Listening } from './listening.js';
 
-function capture(): { log: pino.Logger; lines: Record<string, unknown>[] } {
+function capture(level = 'info'): { log: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -12,7 +12,7 @@ function capture(): { log: pino.Logger; lines: Record<string, unknown>[] } {
       done();
     },
   });
-  return { log: pino({ base: {}, timestamp: false }, stream), lines };
+  return { log: pino({ level, base: {}, timestamp: false }, stream), lines };
 }
 
 const at = (port: number, api?: string): Listening => ({
@@ -48,4 +48,15 @@ test('sameDns compares both lists in order', () => {
   assert.ok(sameDns(at(5300).dns, at(5300).dns));
   assert.ok(!sameDns(at(5300).dns, at(5302).dns));
   assert.ok(!sameDns(at(5300).dns, { udp: at(5300).dns.udp, tcp: [] }));
+});
+
+test('the listening line is written at log level warn too, and nothing else at info', async () => {
+  const { log, lines } = capture('warn');
+  log.info('hidden');
+  listeningReporter(log)(at(5300));
+  log.info('hidden too');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(lines, [
+    { level: 30, msg: 'listening', dns: at(5300).dns, agents: ['127.0.0.1:5380'] },
+  ]);
 });

@@ -19,15 +19,17 @@ const key = (listening: Listening): string =>
 
 /**
  * Logs `listening` the first time it is called, and again only when a listener moved (a
- * reload can move any of them).
+ * reload can move any of them). The line is at level info but written whatever the log
+ * level: with port 0 it is the only place that says where the server listens.
  */
 export function listeningReporter(log: Logger): (listening: Listening) => void {
+  const out = log.isLevelEnabled('info') ? log : log.child({}, { level: 'info' });
   let last: string | undefined;
   return (listening) => {
     const now = key(listening);
     if (now === last) return;
     last = now;
-    log.info({ dns: listening.dns, api: listening.api, agents: listening.agents }, 'listening');
+    out.info({ dns: listening.dns, api: listening.api, agents: listening.agents }, 'listening');
   };
 }
 

@@ -4,13 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import type { Socket } from 'node:dgram';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dig, kdig } from '../helpers/dig.js';
 import { query, DnsTimeoutError } from '../helpers/dns-client.js';
+import { silentUdp } from '../helpers/sockets.js';
 import {
-  freePort,
   REPO_ROOT,
   startServer,
   tmpdirWith,
@@ -68,23 +69,19 @@ after(async () => {
 describe('serve --zone ORIGIN=FILE --listen ADDR:PORT --workers 1', () => {
   let server: ServerProcess;
   before(async () => {
-    const port = await freePort(['127.0.0.1', '::1']);
-    server = await startServer(
-      [
-        'serve',
-        '--zone',
-        `example.org=${zoneFile}`,
-        '--zone',
-        `sub.example.org.=${subFile}`,
-        '--listen',
-        '127.0.0.1:{port}',
-        '--listen',
-        '[::1]:{port}',
-        '--workers',
-        '1',
-      ],
-      { port },
-    );
+    server = await startServer([
+      'serve',
+      '--zone',
+      `example.org=${zoneFile}`,
+      '--zone',
+      `sub.example.org.=${subFile}`,
+      '--listen',
+      '127.0.0.1:0',
+      '--listen',
+      '[::1]:0',
+      '--workers',
+      '1',
+    ]);
   });
   after(async () => {
     await server.stop();
@@ -100,17 +97,14 @@ describe('serve --zone ORIGIN=FILE --listen ADDR:PORT --workers 1', () => {
     ];
     for (const row of rows) {
       const where = `${row.host} ${row.name} ${row.type}`;
-      const reply = await query(
-        { host: row.host, port: server.port },
-        { name: row.name, type: row.type },
-      );
+      const reply = await query(server.dnsAt(row.host), { name: row.name, type: row.type });
       assert.equal(reply.rcode, row.want.length > 0 ? 'NOERROR' : 'REFUSED', where);
       assert.deepEqual(rdataTexts(reply.answers).sort(), row.want, where);
     }
   });
 
   test('dig and kdig get answers', { skip: TOOLS_MISSING }, async () => {
-    const at = (host: string) => [`@${host}`, '-p', String(server.port), '+norec'];
+    const at = (host: string) => [`@${host}`, '-p', String(server.dnsAt(host).port), '+norec'];
     const d = await dig([...at('127.0.0.1'), 'example.org', 'SOA']);
     const k = await kdig([...at('::1'), 'example.org', 'SOA']);
     for (const [name, r] of [
@@ -134,40 +128,43 @@ describe('serve --zone ORIGIN=FILE --listen ADDR:PORT --workers 1', () => {
 
 describe('serve --config with --listen, --workers and --log-level overriding the file', () => {
   let server: ServerProcess;
-  let filePort: number;
+  // The file's listen addresses, held (bound, silent) by this test: a server that bound
+  // them would not start, and nothing answers there.
+  let held: Socket[];
   before(async () => {
-    filePort = await freePort(['127.0.0.1', '::1']);
-    const port = await freePort();
+    held = await Promise.all([silentUdp('127.0.0.1'), silentUdp('::1')]);
+    const [v4, v6] = held.map((socket) => socket.address().port);
     const config = join(dir, 'override.yaml');
-    const text = configYaml({ port: filePort, workers: 2, logLevel: 'info' });
+    const listen = [`127.0.0.1:${v4}`, `[::1]:${v6}`];
+    const text = configYaml({ port: 0, listen, workers: 2, logLevel: 'info' });
     await writeFile(config, text);
-    server = await startServer(
-      [
-        'serve',
-        '--config',
-        config,
-        '--listen',
-        '127.0.0.1:{port}',
-        '--workers',
-        '1',
-        '--log-level',
-        'warn',
-      ],
-      { port, readyName: 'example.org' },
-    );
+    server = await startServer([
+      'serve',
+      '--config',
+      config,
+      '--listen',
+      '127.0.0.1:0',
+      '--workers',
+      '1',
+      '--log-level',
+      'warn',
+    ]);
   });
   after(async () => {
     await server.stop();
+    for (const socket of held) socket.close();
   });
 
   test('listens where --listen says, not where the file says', async () => {
+    assert.deepEqual(server.bound.dns.udp, [`127.0.0.1:${server.port}`], 'listening line');
     const reply = await query(server.address, { name: 'www.example.org', type: 'A' });
     assert.equal(reply.rcode, 'NOERROR', '--listen address');
-    for (const host of ['127.0.0.1', '::1']) {
+    for (const socket of held) {
+      const { address: host, port } = socket.address();
       await assert.rejects(
-        query({ host, port: filePort }, { name: 'www.example.org', type: 'A' }, { timeoutMs: 300 }),
+        query({ host, port }, { name: 'www.example.org', type: 'A' }, { timeoutMs: 300 }),
         DnsTimeoutError,
-        `the file's listener ${host}:${filePort} answers`,
+        `the file's listener ${host}:${port} answers`,
       );
     }
   });
@@ -176,10 +173,15 @@ describe('serve --config with --listen, --workers and --log-level overriding the
     assert.deepEqual(workersOf(server.pid), [], 'worker processes were started');
   });
 
-  test('--log-level warn suppresses the info "ready" log', async () => {
+  test('--log-level warn suppresses the info "ready" log (not "listening")', async () => {
     await sleep(200);
     const infos = server.entries().filter((e) => Number(e['level']) < 40);
-    assert.deepEqual(infos, [], 'info lines logged at --log-level warn');
+    // The `listening` line is written at any level: it says where the server listens.
+    assert.deepEqual(
+      infos.map((e) => e['msg']),
+      ['listening'],
+      'info lines logged at --log-level warn',
+    );
   });
 });
 
@@ -263,13 +265,12 @@ describe('a bad configuration at start', PARALLEL, () => {
   ];
   for (const row of rows) {
     test(`exits non-zero with file:line: reason: ${row.why}`, async () => {
-      const port = await freePort();
       const args = [
         'serve',
         '--config',
         join(dir, row.file),
         '--listen',
-        `127.0.0.1:${port}`,
+        '127.0.0.1:0',
         '--workers',
         '1',
       ];
@@ -282,13 +283,12 @@ describe('a bad configuration at start', PARALLEL, () => {
   }
 
   test('with --workers 2, a broken zone is reported as file:line, without a worker crash', async () => {
-    const port = await freePort();
     const args = [
       'serve',
       '--config',
       join(dir, 'bad-zone-ref.yaml'),
       '--listen',
-      `127.0.0.1:${port}`,
+      '127.0.0.1:0',
       '--workers',
       '2',
     ];

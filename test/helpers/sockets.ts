@@ -1,9 +1,66 @@
+import { createSocket, type Socket } from 'node:dgram';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { connect, createServer, type Socket as TcpSocket } from 'node:net';
 
 /**
- * The listening sockets a process holds, read from Linux's /proc: `udp 127.0.0.1:5353`,
- * `tcp [::1]:5353` (TCP in state LISTEN only; UDP all), sorted and each once.
+ * Sockets for tests: the listening sockets a process holds (from Linux's /proc), and ports a
+ * test holds so that nothing else can answer there (a silent UDP socket, a TCP port that
+ * refuses connections). None of them probes for a free port.
  */
+
+/** A UDP socket bound on `host`, port 0: it receives and never answers. Close it after. */
+export function silentUdp(host: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket(
+      host.includes(':') ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' },
+    );
+    socket.once('error', reject);
+    socket.bind(0, host, () => {
+      resolve(socket);
+    });
+  });
+}
+
+/** A TCP port held by a test: connections to it are refused until `close`. */
+export interface ClosedPort {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP port on `host` that refuses connections, and that no one else can listen on until
+ * `close`: the local port of a connection this process holds (bound, not listening: Linux
+ * answers a connection attempt with a reset, ECONNREFUSED).
+ */
+export async function closedTcpPort(host: string): Promise<ClosedPort> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const { port } = server.address() as { port: number };
+  const accepted = new Promise<TcpSocket>((resolve) => {
+    server.once('connection', resolve);
+  });
+  const client = connect({ host, port });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', resolve);
+    client.once('error', reject);
+  });
+  const peer = await accepted;
+  return {
+    port: client.localPort!,
+    close: async () => {
+      client.destroy();
+      peer.destroy();
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
+    },
+  };
+}
 
 /** A /proc/net address (`0100007F:14E9`, IPv6 as four little-endian words) as `host:port`. */
 export function procAddress(text: string): string {
