@@ -92,7 +92,7 @@ for (const [name, definition] of policies) {
 time('chain up,admin,weighted,persistence', (i) => decide(steered.service, context(i), 4));
 
 const responder = new Responder(loaded.zones, {
-  udpPayloadMax: config.udpPayloadMax,
+  udpPayloadMax: config.dns.udpPayloadMax,
   steering: {
     names: services.byKey,
     state: () => services.staticState,
@@ -125,7 +125,7 @@ const healthView = healthStateView(
   services.staticState,
 );
 const checkedResponder = new Responder(loaded.zones, {
-  udpPayloadMax: config.udpPayloadMax,
+  udpPayloadMax: config.dns.udpPayloadMax,
   steering: {
     names: services.byKey,
     state: () => healthView,

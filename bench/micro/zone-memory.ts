@@ -45,7 +45,7 @@ const { loaded, config } = await loadAll(() =>
 const zone = loaded.zones.zones.values().next().value;
 const records = zone ? zone.size : 0;
 show(`zone loaded`);
-const responder = new Responder(loaded.zones, { udpPayloadMax: config.udpPayloadMax });
+const responder = new Responder(loaded.zones, { udpPayloadMax: config.dns.udpPayloadMax });
 // Random existing names; names = records - 3 (SOA, NS, ns1 are not hN)
 let state = 1;
 const random = (): number => {

@@ -12,7 +12,6 @@ import { UsageError, USAGE } from './args.js';
 import { explainOutput, formatQueryExplanation, type ExplainedState } from './explain-format.js';
 import { askServer, OperatorError } from './operator-client.js';
 import { ExitCode, failed, printed, type CommandOutcome } from './outcome.js';
-import { StatusError } from './status.js';
 
 /** Explains on the configuration alone: no checks run, no agents. */
 async function explainOnConfiguration(
@@ -117,21 +116,6 @@ export async function explainCommand(args: readonly string[]): Promise<CommandOu
       return failed(ExitCode.failed, ...error.problems.map(formatProblem));
     if (error instanceof OperatorError)
       return failed(ExitCode.failed, `steerdns explain: ${error.message}`);
-    throw error;
-  }
-}
-
-/**
- * {@link explainCommand} for a `main.ts` that prints a string: the output, or a thrown
- * UsageError (exit 2), ConfigError or StatusError (exit 1).
- * @deprecated main.ts should print {@link explainCommand}'s outcome.
- */
-export async function runExplain(args: readonly string[]): Promise<string> {
-  try {
-    return await explainText(args);
-  } catch (error) {
-    if (error instanceof ExplainError) throw new UsageError(error.message);
-    if (error instanceof OperatorError) throw new StatusError(error.message);
     throw error;
   }
 }

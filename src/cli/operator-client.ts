@@ -1,6 +1,9 @@
-import { parseListen } from '../config/load.js';
-import { hostPort } from '../lib/ip.js';
+import { httpGet, HttpGetError, type HttpGetResponse } from '../lib/http-get.js';
+import { hostPort, parseHostPort } from '../lib/ip.js';
 import { UsageError } from './args.js';
+
+/** The largest answer read: a status table of some 10,000 members. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 /** A running server's operator interface could not be asked, or did not answer as one. */
 export class OperatorError extends Error {
@@ -27,19 +30,29 @@ export async function askServer(
   path: string,
   timeoutMs = 5000,
 ): Promise<OperatorReply> {
-  const address = parseListen(server);
-  if (!address) throw new UsageError(`--server expects ADDR:PORT or [IPv6]:PORT, got "${server}"`);
+  const address = parseHostPort(server);
+  if (address?.port === undefined)
+    throw new UsageError(`--server expects ADDR:PORT or [IPv6]:PORT, got "${server}"`);
   const url = `http://${hostPort(address.host, address.port)}${path}`;
-  let response: Response;
+  let response: HttpGetResponse;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    response = await httpGet(
+      { host: address.host, port: address.port, path, headers: { accept: 'application/json' } },
+      { tls: false, maxBodyBytes: MAX_BODY_BYTES, timeoutMs },
+    );
   } catch (error) {
-    throw new OperatorError(`cannot reach ${url}: ${String((error as Error).cause ?? error)}`);
+    const why =
+      error instanceof HttpGetError && error.kind === 'timeout'
+        ? `no answer in ${timeoutMs} ms`
+        : String(error);
+    throw new OperatorError(`cannot reach ${url}: ${why}`);
   }
-  const text = await response.text();
-  const json = /^application\/json\b/.test(response.headers.get('content-type') ?? '');
+  if (response.body.length >= MAX_BODY_BYTES)
+    throw new OperatorError(`${url} answered more than ${MAX_BODY_BYTES} bytes`);
+  const json = /^application\/json\b/.test(response.headers['content-type'] ?? '');
   try {
-    return { url, status: response.status, body: json ? JSON.parse(text) : undefined };
+    const body: unknown = json ? JSON.parse(response.body.toString('utf8')) : undefined;
+    return { url, status: response.status, body };
   } catch {
     throw new OperatorError(`${url} answered ${response.status} with broken JSON`);
   }

@@ -113,13 +113,3 @@ export async function statusCommand(args: readonly string[], log: Logger): Promi
     exitCode: down.length > 0 ? ExitCode.serviceDown : ExitCode.ok,
   };
 }
-
-/**
- * The table (or JSON) of {@link statusCommand}, for a `main.ts` that prints a string; does
- * not say when a service has no member up.
- * @deprecated main.ts should print {@link statusCommand}'s outcome and exit with its code.
- */
-export async function runStatus(args: readonly string[], log: Logger): Promise<string> {
-  const { rows, json } = await statusRows(args, log);
-  return json ? JSON.stringify(rows, null, 2) : formatStatus(rows);
-}
