@@ -13,12 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dig, kdig } from '../helpers/dig.js';
 import { query, type EcsSpec } from '../helpers/dns-client.js';
-import {
-  freePort,
-  startServer,
-  tmpdirWith,
-  type ServerProcess,
-} from '../helpers/server-process.js';
+import { startServer, tmpdirWith, type ServerProcess } from '../helpers/server-process.js';
 import { rdataTexts, startDataSet, TOOLS_MISSING, type DataSetServer } from './fixtures/server.js';
 
 describe('dns.udpPayloadMax: 600, below the default cap', () => {
@@ -103,10 +98,10 @@ describe('dns.udpPayloadMax: 600, below the default cap', () => {
  * subnet: 198.51.100.0/24 to one, 203.0.113.0/24 and 2001:db8:77::/48 to two, loopback to
  * three.
  */
-function geoConfig(port: number): string {
+function geoConfig(): string {
   return `listen:
-  - 127.0.0.1:${port}
-  - '[::1]:${port}'
+  - 127.0.0.1:0
+  - '[::1]:0'
 workers: 1
 zones:
   - origin: geo.test
@@ -143,14 +138,10 @@ services:
 describe('EDNS Client Subnet reaches the answer layer', () => {
   let dir: string;
   let server: ServerProcess;
-  let port: number;
   before(async () => {
-    port = await freePort(['127.0.0.1', '::1']);
-    dir = await tmpdirWith({ 'steerdns.yaml': geoConfig(port) });
+    dir = await tmpdirWith({ 'steerdns.yaml': geoConfig() });
     server = await startServer(['serve', '--config', join(dir, 'steerdns.yaml')], {
-      port,
       addListen: false,
-      readyName: 'geo.test',
     });
   });
   after(async () => {
@@ -224,7 +215,7 @@ describe('EDNS Client Subnet reaches the answer layer', () => {
       for (const transport of ['udp', 'tcp'] as const) {
         const where = `${row.name} from ${row.host} over ${transport}`;
         const reply = await query(
-          { host: row.host, port },
+          server.dnsAt(row.host),
           { name: row.name, type: 'A', edns: row.ecs ? { ecs: row.ecs } : {} },
           { transport },
         );
@@ -249,7 +240,12 @@ describe('EDNS Client Subnet reaches the answer layer', () => {
     'kdig and dig +subnet see the steered answer and the scope',
     { skip: TOOLS_MISSING },
     async () => {
-      const at = (host: string): string[] => [`@${host}`, '-p', String(port), '+norec'];
+      const at = (host: string): string[] => [
+        `@${host}`,
+        '-p',
+        String(server.dnsAt(host).port),
+        '+norec',
+      ];
       const rows = [
         {
           tool: kdig,
@@ -284,14 +280,11 @@ describe('EDNS Client Subnet reaches the answer layer', () => {
   );
 
   test('a malformed subnet is FORMERR on the steered name too', async () => {
-    const reply = await query(
-      { host: '127.0.0.1', port },
-      {
-        name: 'www.geo.test',
-        type: 'A',
-        edns: { ecs: { family: 1, sourcePrefix: 20, address: '198.51.100.0', unmasked: true } },
-      },
-    );
+    const reply = await query(server.dnsAt('127.0.0.1'), {
+      name: 'www.geo.test',
+      type: 'A',
+      edns: { ecs: { family: 1, sourcePrefix: 20, address: '198.51.100.0', unmasked: true } },
+    });
     assert.equal(reply.rcode, 'FORMERR');
     assert.equal(reply.answers.length, 0, 'no answer');
   });
