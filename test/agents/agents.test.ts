@@ -13,14 +13,14 @@ import {
 } from '../helpers/agent-process.js';
 import { query } from '../helpers/dns-client.js';
 import {
-  freePort,
+  replaced,
   REPO_ROOT,
   startServer,
   tmpdirWith,
   type ServerProcess,
 } from '../helpers/server-process.js';
 
-// examples/agents.yaml on free ports, with real `steerdns agent` processes announcing to it.
+// examples/agents.yaml on port 0 (the ports from the server's listening line), with real `steerdns agent` processes announcing to it.
 
 const KEY_FILE = resolve(REPO_ROOT, 'examples/agent.key');
 const INTERVAL_MS = 300;
@@ -31,20 +31,25 @@ interface Setup {
 }
 
 async function startWithAgents(workers: number): Promise<Setup> {
-  const agentPort = await freePort();
   const example = await readFile('examples/agents.yaml', 'utf8');
+  const edits: [string, string][] = [
+    ['listen: [127.0.0.1:5380]', 'listen: [127.0.0.1:0]'],
+    ['keyFile: agent.key', `keyFile: ${KEY_FILE}`],
+    ['workers: 1', `workers: ${workers}`],
+  ];
   const dir = await tmpdirWith({
-    'steerdns.yaml': example
-      .replace('listen: [127.0.0.1:5380]', `listen: [127.0.0.1:${agentPort}]`)
-      .replace('keyFile: agent.key', `keyFile: ${KEY_FILE}`)
-      .replace('workers: 1', `workers: ${workers}`),
+    'steerdns.yaml': edits.reduce((text, [from, to]) => replaced(text, from, to), example),
   });
-  const server = await startServer(
-    ['serve', '--config', join(dir, 'steerdns.yaml'), '--listen', '127.0.0.1:{port}'],
-    { readyName: 'example.org' },
-  );
+  const server = await startServer([
+    'serve',
+    '--config',
+    join(dir, 'steerdns.yaml'),
+    '--listen',
+    '127.0.0.1:0',
+  ]);
   await server.waitForLog((_e, line) => line.includes('receiving agent announcements'), 5000);
-  return { server, agentPort };
+  assert.equal(server.agents.length, 1, `agents: ${JSON.stringify(server.bound)}`);
+  return { server, agentPort: server.agents[0]!.port };
 }
 
 function startAgent(agentPort: number, node: string, address: string, load: number): ChildProcess {

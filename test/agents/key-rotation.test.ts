@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import { startAgentProcess, stopAllAgentProcesses } from '../helpers/agent-process.js';
 import { query } from '../helpers/dns-client.js';
 import {
-  freePort,
+  replaced,
   REPO_ROOT,
   startServer,
   tmpdirWith,
@@ -45,23 +45,26 @@ async function eventually(ms: number, condition: () => Promise<boolean>): Promis
 }
 
 test('a key rotation keeps the announced nodes, accepts both keys, then only the new one', async () => {
-  const port = await freePort();
   const example = await readFile(join(REPO_ROOT, 'examples/agents.yaml'), 'utf8');
   const configFor = (keys: string): string =>
-    example
-      .replace('listen: [127.0.0.1:5380]', `listen: [127.0.0.1:${port}]`)
-      .replace('keyFile: agent.key', keys)
-      .replace('policies: [up, admin, least-load]', 'policies: [up, admin, round-robin]')
-      .replace('answers: 1', 'answers: 2');
+    (
+      [
+        ['listen: [127.0.0.1:5380]', 'listen: [127.0.0.1:0]'],
+        ['keyFile: agent.key', keys],
+        ['policies: [up, admin, least-load]', 'policies: [up, admin, round-robin]'],
+        ['answers: 1', 'answers: 2'],
+      ] as const
+    ).reduce((text, [from, to]) => replaced(text, from, to), example);
   const dir = await tmpdirWith({
     'old.key': randomBytes(32).toString('hex'),
     'new.key': randomBytes(32).toString('hex'),
     'steerdns.yaml': configFor('keyFile: old.key'),
   });
   const config = join(dir, 'steerdns.yaml');
-  const server = await startServer(['serve', '--config', config, '--listen', '127.0.0.1:{port}'], {
-    readyName: 'example.org',
-  });
+  const server = await startServer(['serve', '--config', config, '--listen', '127.0.0.1:0']);
+  // The agents' port, from the server's listening line; reloads keep it (same listen text).
+  assert.equal(server.agents.length, 1, `agents: ${JSON.stringify(server.bound)}`);
+  const port = server.agents[0]!.port;
   const reloads = (): number => server.entries().filter((e) => e['msg'] === 'reloaded').length;
   const reload = async (): Promise<void> => {
     const before = reloads();

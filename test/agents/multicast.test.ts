@@ -12,7 +12,6 @@ import { ConfigError } from '../../src/lib/errors.js';
 import { parseDigOutput } from '../helpers/dig.js';
 import { query } from '../helpers/dns-client.js';
 import {
-  freePort,
   REPO_ROOT,
   startServer,
   tmpdirWith,
@@ -215,15 +214,10 @@ test(
   'a group the server cannot join stops it at start, naming the entry',
   { timeout: 20_000 },
   async () => {
-    const port = await freePort();
     const dir = await tmpdirWith({
       'steerdns.yaml': await exampleWith(
-        [
-          `listen: [239.255.53.92:${port}]`,
-          'multicastInterface: 192.0.2.1',
-          `keyFile: ${KEY_FILE}`,
-        ],
-        `127.0.0.1:${port}`,
+        ['listen: [239.255.53.92:0]', 'multicastInterface: 192.0.2.1', `keyFile: ${KEY_FILE}`],
+        '127.0.0.1:0',
       ),
     });
     const server = track(
@@ -240,7 +234,7 @@ test(
     assert.equal(code, 1);
     await server.waitFor(
       new RegExp(
-        `^steerdns: cannot listen: agents.listen 239.255.53.92:${port}: cannot join the group on 192.0.2.1: addMembership (ENODEV|EADDRNOTAVAIL)$`,
+        '^steerdns: cannot listen: agents.listen 239.255.53.92:0: cannot join the group on 192.0.2.1: addMembership (ENODEV|EADDRNOTAVAIL)$',
       ),
       1000,
     );
@@ -265,13 +259,14 @@ const loopbackSkip = await loopbackMulticast(GROUP);
 describe('on this host: load read from URLs, announcements to a group on loopback', () => {
   let server: ServerProcess;
   let loads: Awaited<ReturnType<typeof loadServer>>;
-  let port: number;
+  // Where the server receives announcements: unicast, and the group's port (port 0 each).
+  let unicast: string;
+  let group: string;
 
   before(async () => {
     loads = await loadServer();
-    port = await freePort();
     // Unicast always; the group only where loopback multicast works (else that test skips).
-    const listen = [`127.0.0.1:${port}`, ...(loopbackSkip ? [] : [`${GROUP}:${port}`])];
+    const listen = ['127.0.0.1:0', ...(loopbackSkip ? [] : [`${GROUP}:0`])];
     const dir = await tmpdirWith({
       'steerdns.yaml': await exampleWith([
         `listen: [${listen.join(', ')}]`,
@@ -280,11 +275,18 @@ describe('on this host: load read from URLs, announcements to a group on loopbac
         'missed: 3',
       ]),
     });
-    server = await startServer(
-      ['serve', '--config', join(dir, 'steerdns.yaml'), '--listen', '127.0.0.1:{port}'],
-      { readyName: 'example.org' },
-    );
+    server = await startServer([
+      'serve',
+      '--config',
+      join(dir, 'steerdns.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+    ]);
     await server.waitForLog((_e, line) => line.includes('receiving agent announcements'), 5000);
+    const agents = server.bound.agents;
+    assert.equal(agents.length, listen.length, `agents: ${agents.join(', ')}`);
+    unicast = agents.find((a) => a.startsWith('127.0.0.1:'))!;
+    group = agents.find((a) => a.startsWith(`${GROUP}:`)) ?? '';
   });
   after(async () => {
     await server.stop();
@@ -323,8 +325,8 @@ describe('on this host: load read from URLs, announcements to a group on loopbac
     async () => {
       loads.loads.set('url1', 'load 40');
       loads.loads.set('url2', '{"load": 10.5}');
-      const one = agent('url1', '127.0.0.51', ['--to', `127.0.0.1:${port}`]);
-      const two = agent('url2', '127.0.0.52', ['--to', `127.0.0.1:${port}`]);
+      const one = agent('url1', '127.0.0.51', ['--to', unicast]);
+      const two = agent('url2', '127.0.0.52', ['--to', unicast]);
       await within(10_000, async () => same(await answers(), '127.0.0.52'));
       // The figures change at their source: the answers follow at the next announcements.
       loads.loads.set('url1', '5');
@@ -346,7 +348,7 @@ describe('on this host: load read from URLs, announcements to a group on loopbac
       loads.loads.set('mc1', '1');
       const node = agent('mc1', '127.0.0.53', [
         '--to',
-        `${GROUP}:${port}`,
+        group,
         '--multicast-interface',
         '127.0.0.1',
       ]);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { startAgentProcess } from '../helpers/agent-process.js';
 import { resolve, join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
+import { closedTcpPort, type ClosedPort } from '../helpers/sockets.js';
 import {
-  freePort,
   REPO_ROOT,
   startServer,
   tmpdirWith,
@@ -21,6 +22,9 @@ const KEY_FILE = resolve(REPO_ROOT, 'examples/agent.key');
 let server: ServerProcess;
 let agent: ChildProcess;
 let apiPort = 0;
+// The checked members: a TCP listener of this test's (up), and a port it holds closed (down).
+let open: Server;
+let closed: ClosedPort;
 
 interface Row {
   service: string;
@@ -32,16 +36,16 @@ interface Row {
 }
 
 before(async () => {
-  const dnsPort = await freePort();
-  apiPort = await freePort();
-  const agentPort = await freePort();
-  const closedPort = await freePort();
+  open = createServer((socket) => socket.destroy());
+  await new Promise<void>((done) => open.listen(0, '127.0.0.1', done));
+  const openPort = (open.address() as AddressInfo).port;
+  closed = await closedTcpPort('127.0.0.1');
   const dir = await tmpdirWith({
     'steerdns.yaml': `
-listen: [127.0.0.1:${dnsPort}]
+listen: [127.0.0.1:0]
 workers: 2
-api: { listen: 127.0.0.1:${apiPort} }
-agents: { listen: [127.0.0.1:${agentPort}], keyFile: ${KEY_FILE} }
+api: { listen: 127.0.0.1:0 }
+agents: { listen: [127.0.0.1:0], keyFile: ${KEY_FILE} }
 zones:
   - origin: example.org
     ttl: 3600
@@ -58,17 +62,18 @@ services:
     pools:
       - name: web
         members:
-          - { name: open, address: 127.0.0.1, health: { type: tcp, port: ${dnsPort}, interval: 500ms } }
-          - { name: closed, address: 127.0.0.1, healthTarget: '127.0.0.1:${closedPort}' }
+          - { name: open, address: 127.0.0.1, health: { type: tcp, port: ${openPort}, interval: 500ms } }
+          - { name: closed, address: 127.0.0.1, healthTarget: '127.0.0.1:${closed.port}' }
 `,
   });
   server = await startServer(['serve', '--config', join(dir, 'steerdns.yaml')], {
-    port: dnsPort,
     addListen: false,
-    readyName: 'example.org',
   });
+  assert.ok(server.api, `no api in the listening line: ${JSON.stringify(server.bound)}`);
+  apiPort = server.api.port;
+  assert.equal(server.agents.length, 1, `agents: ${JSON.stringify(server.bound)}`);
   agent = startAgentProcess({
-    port: agentPort,
+    port: server.agents[0]!.port,
     keyFile: KEY_FILE,
     node: 'app1',
     address: '127.0.0.21',
@@ -84,6 +89,8 @@ services:
 after(async () => {
   agent.kill('SIGKILL');
   await server.stop();
+  open.close();
+  await closed.close();
 });
 
 async function status(): Promise<Row[]> {
@@ -133,22 +140,27 @@ test('other paths are 404, other methods 405', async () => {
 });
 
 test('status --server against nothing listening exits 1 with a clear message', async () => {
-  const port = await freePort();
-  await assert.rejects(
-    run(
-      process.execPath,
-      ['--import', 'tsx', 'src/main.ts', 'status', '--server', `127.0.0.1:${port}`],
-      {
-        cwd: REPO_ROOT,
+  const nothing = await closedTcpPort('127.0.0.1');
+  const { port } = nothing;
+  try {
+    await assert.rejects(
+      run(
+        process.execPath,
+        ['--import', 'tsx', 'src/main.ts', 'status', '--server', `127.0.0.1:${port}`],
+        {
+          cwd: REPO_ROOT,
+        },
+      ),
+      (error: { code?: number; stderr?: string }) => {
+        assert.equal(error.code, 1);
+        assert.match(
+          error.stderr ?? '',
+          new RegExp(`steerdns status: cannot reach http://127\\.0\\.0\\.1:${port}/status`),
+        );
+        return true;
       },
-    ),
-    (error: { code?: number; stderr?: string }) => {
-      assert.equal(error.code, 1);
-      assert.match(
-        error.stderr ?? '',
-        /steerdns status: cannot reach http:\/\/127\.0\.0\.1:\d+\/status/,
-      );
-      return true;
-    },
-  );
+    );
+  } finally {
+    await nothing.close();
+  }
 });

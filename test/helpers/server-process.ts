@@ -118,6 +118,12 @@ function installExitHook(): void {
   });
 }
 
+/** `text` with the first `from` replaced by `to`; throws when `text` has no `from` (an edit of a file that moved on). */
+export function replaced(text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`server-process: no "${from}" to replace`);
+  return text.replace(from, to);
+}
+
 /** Writes `files` (relative path → content) into a fresh temporary directory; returns its path. */
 export async function tmpdirWith(files: Readonly<Record<string, string>>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'steerdns-test-'));
