@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import dnsPacket from 'dns-packet';
-import { freePort } from '../helpers/server-process.js';
+import { silentUdp } from '../helpers/sockets.js';
 import { startStubServer } from '../helpers/stub-dns-server.js';
 import { DecoderFuzzError, fuzzDecoder, fuzzServer, runWireFuzz } from './fuzz.js';
 import { createMutator } from './mutate.js';
@@ -56,13 +56,15 @@ test('runWireFuzz keeps a healthy server answering and counts replies', async ()
 });
 
 test('runWireFuzz fails when the server does not answer', async () => {
+  // A UDP socket of this test's that receives and never answers.
+  const silent = await silentUdp('127.0.0.1');
   const report = await runWireFuzz({
-    target: { host: '127.0.0.1', port: await freePort() },
+    target: { host: '127.0.0.1', port: silent.address().port },
     count: 100,
     seconds: 10,
     seed: 1,
     checkEvery: 50,
-  });
+  }).finally(() => silent.close());
   assert.equal(report.answering, false);
   assert.match(report.failure ?? '', /udp probe/);
   assert.equal(report.sent.udp, 50, 'stops at the first failed check');

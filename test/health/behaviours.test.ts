@@ -4,12 +4,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { query } from '../helpers/dns-client.js';
-import {
-  freePort,
-  startServer,
-  tmpdirWith,
-  type ServerProcess,
-} from '../helpers/server-process.js';
+import { listenOnOnePort } from '../helpers/sockets.js';
+import { startServer, tmpdirWith, type ServerProcess } from '../helpers/server-process.js';
 
 // Real backends that answer, fail, answer slowly, answer the wrong content, flap, and a TCP
 // listener that goes away; the DNS answers of a real server (two workers) follow them.
@@ -42,21 +38,30 @@ function handle(address: string, res: http.ServerResponse): void {
   } else res.writeHead(200).end('status: healthy');
 }
 
+/** The TCP member's listener: on port 0 the first time, then on that port again. */
 function listenTcp(): Promise<void> {
-  tcpListener = net.createServer((socket) => socket.destroy());
-  return new Promise((resolve) => tcpListener!.listen(tcpPort, TCP_MEMBER, resolve));
+  const listener = net.createServer((socket) => socket.destroy());
+  tcpListener = listener;
+  return new Promise((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(tcpPort, TCP_MEMBER, () => {
+      tcpPort = (listener.address() as net.AddressInfo).port;
+      resolve();
+    });
+  });
 }
 
 before(async () => {
-  httpPort = await freePort(Object.keys(HTTP_MEMBERS));
-  tcpPort = await freePort([TCP_MEMBER]);
+  // The HTTP members on one port the system chose (the check has one port for all).
   for (const address of Object.keys(HTTP_MEMBERS)) {
-    const backend = http.createServer((_req, res) => {
-      handle(address, res);
-    });
-    backends.push(backend);
-    await new Promise<void>((resolve) => backend.listen(httpPort, address, resolve));
+    backends.push(
+      http.createServer((_req, res) => {
+        handle(address, res);
+      }),
+    );
   }
+  const addresses = Object.keys(HTTP_MEMBERS);
+  httpPort = await listenOnOnePort(backends.map((backend, i) => [backend, addresses[i]!]));
   await listenTcp();
   const members = Object.keys(HTTP_MEMBERS)
     .map((a, i) => `          - { name: h${i + 1}, address: ${a} }`)
@@ -100,9 +105,7 @@ ${members}
     allDown: nodata
 `,
   });
-  server = await startServer(['serve', '--config', join(dir, 'steerdns.yaml')], {
-    readyName: 'example.org',
-  });
+  server = await startServer(['serve', '--config', join(dir, 'steerdns.yaml')]);
 });
 
 after(async () => {

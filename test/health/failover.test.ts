@@ -4,26 +4,37 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { query } from '../helpers/dns-client.js';
+import { listenOnOnePort } from '../helpers/sockets.js';
 import {
-  freePort,
+  replaced,
   startServer,
   tmpdirWith,
   type ServerProcess,
 } from '../helpers/server-process.js';
 
-// examples/health-failover.yaml with real HTTP backends on 127.0.0.11-14, on a free port.
+// examples/health-failover.yaml with real HTTP backends on 127.0.0.11-14, all on one port
+// the system chose; the server on port 0. A backend stopped and started again listens on
+// its own address and port again (no one else listens on 127.0.0.12).
 
 const ADDRESSES = ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14'];
 const backends = new Map<string, http.Server>();
 let backendPort = 0;
 let server: ServerProcess;
 
-function startBackend(address: string): Promise<void> {
+function backendOn(address: string): http.Server {
   const backend = http.createServer((req, res) => {
     res.writeHead(req.url === '/health' ? 200 : 404).end('ok');
   });
   backends.set(address, backend);
-  return new Promise((resolve) => backend.listen(backendPort, address, resolve));
+  return backend;
+}
+
+function startBackend(address: string): Promise<void> {
+  const backend = backendOn(address);
+  return new Promise((resolve, reject) => {
+    backend.once('error', reject);
+    backend.listen(backendPort, address, resolve);
+  });
 }
 
 function stopBackend(address: string): Promise<void> {
@@ -40,10 +51,7 @@ function stopBackend(address: string): Promise<void> {
 async function answersSeen(rounds: number): Promise<Set<string>> {
   const seen = new Set<string>();
   for (let i = 0; i < rounds; i++) {
-    const reply = await query(
-      { host: '127.0.0.1', port: server.port },
-      { name: 'www.example.org', type: 'A' },
-    );
+    const reply = await query(server.address, { name: 'www.example.org', type: 'A' });
     for (const a of reply.answers) if (a.type === 'A') seen.add(a.data);
   }
   return seen;
@@ -59,26 +67,20 @@ async function within(ms: number, condition: () => Promise<boolean>): Promise<nu
 }
 
 before(async () => {
-  backendPort = await freePort(ADDRESSES);
-  for (const address of ADDRESSES) await startBackend(address);
+  backendPort = await listenOnOnePort(ADDRESSES.map((address) => [backendOn(address), address]));
   const example = await readFile('examples/health-failover.yaml', 'utf8');
   const dir = await tmpdirWith({
-    'steerdns.yaml': example.replace('port: 18080', `port: ${backendPort}`),
+    'steerdns.yaml': replaced(example, 'port: 18080', `port: ${backendPort}`),
   });
-  server = await startServer(
-    [
-      'serve',
-      '--config',
-      join(dir, 'steerdns.yaml'),
-      '--listen',
-      '127.0.0.1:{port}',
-      '--log-level',
-      'info',
-    ],
-    {
-      readyName: 'example.org',
-    },
-  );
+  server = await startServer([
+    'serve',
+    '--config',
+    join(dir, 'steerdns.yaml'),
+    '--listen',
+    '127.0.0.1:0',
+    '--log-level',
+    'info',
+  ]);
 });
 
 after(async () => {

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
-import { closedTcpPort, listeningSocketsOf, procAddress, silentUdp } from './sockets.js';
+import {
+  closedTcpPort,
+  listenOnOnePort,
+  listeningSocketsOf,
+  procAddress,
+  silentUdp,
+} from './sockets.js';
 
 test('procAddress reads /proc/net addresses', () => {
   assert.equal(procAddress('0100007F:14E9'), '127.0.0.1:5353');
@@ -68,4 +74,50 @@ test('silentUdp receives and does not answer', async () => {
   } finally {
     silent.close();
   }
+});
+
+test('listenOnOnePort: every server on one port, and another port when one is taken', async () => {
+  const a = createServer();
+  const b = createServer();
+  const port = await listenOnOnePort([
+    [a, '127.0.0.1'],
+    [b, '::1'],
+  ]);
+  assert.equal((a.address() as { port: number }).port, port);
+  assert.deepEqual(b.address(), { address: '::1', family: 'IPv6', port });
+  for (const server of [a, b]) server.close();
+});
+
+test('listenOnOnePort: when the port is taken on one address, all move to another', async () => {
+  const c = createServer();
+  const d = createServer();
+  const blocker = createServer();
+  // The first time d is asked for the port c got, the blocker takes it there first.
+  const asked: number[] = [];
+  const listen = d.listen.bind(d) as (
+    options: { host: string; port: number },
+    cb: () => void,
+  ) => void;
+  Object.assign(d, {
+    listen: (options: { host: string; port: number }, callback: () => void) => {
+      asked.push(options.port);
+      if (asked.length > 1) {
+        listen(options, callback);
+        return d;
+      }
+      blocker.listen(options.port, options.host, () => {
+        listen(options, callback);
+      });
+      return d;
+    },
+  });
+  const port = await listenOnOnePort([
+    [c, '127.0.0.2'],
+    [d, '127.0.0.3'],
+  ]);
+  assert.equal(asked.length, 2, 'a second attempt');
+  assert.notEqual(port, asked[0], 'another port');
+  assert.equal((c.address() as { port: number }).port, port);
+  assert.equal((d.address() as { port: number }).port, port);
+  for (const server of [c, d, blocker]) server.close();
 });

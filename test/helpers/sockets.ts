@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { connect, createServer, type Socket as TcpSocket } from 'node:net';
+import { connect, createServer, type Server, type Socket as TcpSocket } from 'node:net';
 
 /**
  * Sockets for tests: the listening sockets a process holds (from Linux's /proc), and ports a
@@ -19,6 +19,52 @@ export function silentUdp(host: string): Promise<Socket> {
       resolve(socket);
     });
   });
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error): void => {
+      reject(error);
+    };
+    server.once('error', fail);
+    server.listen({ host, port }, () => {
+      server.off('error', fail);
+      resolve((server.address() as { port: number }).port);
+    });
+  });
+}
+
+const closeServer = (server: Server): Promise<void> =>
+  new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => {
+      resolve();
+    });
+  });
+
+/**
+ * Listens with each server on its address, all on one port: the first on port 0 (the
+ * system chooses), the others on the port it got. When one of them finds that port taken,
+ * all are closed and another port 0 tried, at most `attempts` times. Resolves the port.
+ * (Health checks probe one port over several addresses: the members' backends.)
+ */
+export async function listenOnOnePort(
+  servers: readonly (readonly [Server, string])[],
+  attempts = 20,
+): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    let port = 0;
+    try {
+      for (const [server, host] of servers) port = await listenOn(server, host, port);
+      return port;
+    } catch (error) {
+      await Promise.all(servers.map(([server]) => closeServer(server)));
+      if ((error as { code?: unknown }).code !== 'EADDRINUSE' || attempt >= attempts) throw error;
+    }
+  }
 }
 
 /** A TCP port held by a test: connections to it are refused until `close`. */
