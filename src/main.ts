@@ -3,7 +3,7 @@
  * standard streams and exit codes.
  */
 import cluster from 'node:cluster';
-import { startApp, startWorkerApp, type App } from './app.js';
+import { startApp, startWorkerApp } from './app.js';
 import type { Channel } from './control/producers/primary.js';
 import type { PrimaryMessage, WorkerMessage } from './control/messages.js';
 import { WorkerStartError } from './control/consumers/workers.js';
@@ -89,16 +89,25 @@ async function serveWorker(log: Logger): Promise<void> {
 async function serve(args: readonly string[]): Promise<void> {
   const options = parseServeArgs(args);
   const config = await options.source();
-  const log = createLogger(config.log.level, cluster.isWorker ? { worker: cluster.worker?.id } : {});
+  const log = createLogger(
+    config.log.level,
+    cluster.isWorker ? { worker: cluster.worker?.id } : {},
+  );
   // A worker takes its configuration (and all the rest) from the primary.
   if (cluster.isWorker) return serveWorker(log);
-  const app: App = await startApp(options.source, log);
-  onSignals(['SIGHUP'], () => app.reload());
+  const starting = startApp(options.source, log);
+  // Handlers from the first moment: the `listening` line comes before startApp resolves, and
+  // a SIGHUP or SIGTERM right after it would otherwise meet the default action (the end of
+  // the process). A signal during the start waits for it; a failed start is main's to report.
+  const started = starting.catch(() => undefined);
+  onSignals(['SIGHUP'], async () => (await started)?.reload());
   onSignals(['SIGINT', 'SIGTERM'], async () => {
+    const app = await started;
     log.info('stopping');
-    await app.close();
+    await app?.close();
     process.exit(0);
   });
+  await starting;
 }
 
 /** `steerdns agent`: announces this node until SIGTERM/SIGINT; SIGUSR1 drains, SIGUSR2 undrains. */
