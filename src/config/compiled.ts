@@ -3,6 +3,7 @@
  * data. It crosses process boundaries (primary to workers), and later etcd and the API,
  * as JSON: `JSON.parse(JSON.stringify(compiled))` is the same configuration.
  */
+import type { AllDownAction } from '../steering/service.js';
 import type { MemberKey } from './member-key.js';
 
 /** Where something was written, for `file:line: reason`. */
@@ -91,18 +92,8 @@ export interface CompiledPolicy {
   readonly settings: Readonly<Record<string, unknown>>;
 }
 
-/** What to answer when every pool is empty after the chain. */
-export type CompiledAllDown =
-  | { readonly action: 'fail-open' }
-  | {
-      readonly action: 'fallback';
-      readonly ipv4: readonly string[];
-      readonly ipv6: readonly string[];
-      readonly cname: string | undefined;
-    }
-  | { readonly action: 'nodata' }
-  | { readonly action: 'servfail' }
-  | { readonly action: 'rcode'; readonly rcode: number; readonly ttl: number };
+/** What to answer when every pool is empty after the chain: plain data already. */
+export type CompiledAllDown = AllDownAction;
 
 /** Members that join by announcing themselves (seed 000). */
 export interface DynamicMembers {

@@ -13,7 +13,7 @@ import { nameFromText, nameToText, wireKey } from '../dns/name.js';
 import type { Problem } from '../lib/errors.js';
 import { policies } from '../steering/policies/index.js';
 import { PersistenceStores } from '../steering/persistence-store.js';
-import type { AllDownAction, Service } from '../steering/service.js';
+import type { Service } from '../steering/service.js';
 import type {
   Member,
   MemberState,
@@ -79,10 +79,6 @@ function buildChain(service: CompiledService, deps: PolicyDeps): Policy[] {
   return service.policies.map(({ policy, settings }) =>
     policies.get(policy)!.create(Value.Clone(settings), deps),
   );
-}
-
-function buildAllDown(config: CompiledService['allDown']): AllDownAction {
-  return config;
 }
 
 function placeService(
@@ -238,7 +234,7 @@ export function loadServices(
       answers: compiled.answers,
       pools,
       chain,
-      allDown: buildAllDown(compiled.allDown),
+      allDown: compiled.allDown,
     };
     byKey.set(key, { key, name, zone, service });
   }
