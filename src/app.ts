@@ -110,7 +110,8 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
       { zones: snapshot.zones.zones.size, checks: snapshot.config.health.checks.length, workers },
       'ready',
     );
-    const reloader = configReloader(node, source, log, keep);
+    const done = workers > 1 ? 'reload accepted; the workers apply it' : 'reloaded';
+    const reloader = configReloader(node, source, log, keep, done);
     return {
       async reload() {
         const ok = await reloader.reload();

@@ -23,6 +23,9 @@ export function configReloader(
   source: ConfigSource,
   log: Logger,
   keep: (loaded: Loaded) => ZoneSet = (loaded) => loaded.loaded.zones,
+  // What says it is done: `reloaded` where this process answers; a primary's workers each
+  // say it once they have loaded the zones themselves.
+  done = 'reloaded',
 ): ConfigReloader {
   let reloading = Promise.resolve(true);
   const once = async (): Promise<boolean> => {
@@ -47,7 +50,7 @@ export function configReloader(
         return false;
       }
       const serials = [...loaded.loaded.zones.zones.values()].map((zone) => zone.serial);
-      log.info({ zones: loaded.loaded.zones.zones.size, serials }, 'reloaded');
+      log.info({ zones: loaded.loaded.zones.zones.size, serials }, done);
       return true;
     } catch (error) {
       logLoadFailure(log, error, 'reload rejected, still serving the previous configuration');

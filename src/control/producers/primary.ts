@@ -100,6 +100,8 @@ export function linkToPrimary(
       const errors = await node.publish({ kind: 'config', config: change.config, zones });
       for (const error of errors)
         log.error({ err: error }, `configuration ${message.version}: ${error.message}`);
+      const serials = [...zones.zones.values()].map((zone) => zone.serial);
+      if (errors.length === 0) log.info({ zones: zones.zones.size, serials }, 'reloaded');
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       channel.send({ type: 'rejected', version: message.version, reason });
