@@ -94,7 +94,8 @@ function placeService(
     return undefined;
   }
   const node = zone.nodes.get(key);
-  if (node?.cut) problems.push({ ...at, reason: `service ${nameToText(name)} is below a delegation` });
+  if (node?.cut)
+    problems.push({ ...at, reason: `service ${nameToText(name)} is below a delegation` });
   for (const type of [RRType.A, RRType.AAAA, RRType.CNAME]) {
     if (rrsetOf(node, type))
       problems.push({
