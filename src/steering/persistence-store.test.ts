@@ -378,3 +378,54 @@ test('PersistenceStores keeps stores by service and lets a replicator reach them
     'a lower bound evicts at once',
   );
 });
+
+test('LRU: eviction takes the least recently used; hits, sets and merges refresh', () => {
+  const store = new LruPersistenceStore(3);
+  store.set('a', entry());
+  store.set('b', entry());
+  store.set('c', entry());
+  store.hit('a', T + 10); // order, oldest first: b c a
+  store.set('d', entry()); // evicts b
+  assert.deepEqual(
+    [...store.entries()].map(([k]) => k),
+    ['c', 'a', 'd'],
+  );
+  store.set('c', entry({ member: 'web/b' })); // a d c
+  store.merge([{ key: 'a', entry: entry({ lastSeen: T + 20 }) }]); // d c a
+  store.merge([{ key: 'd', entry: entry({ lastSeen: T - 5 }) }]); // older news: d stays oldest
+  store.set('e', entry()); // evicts d
+  assert.deepEqual(
+    [...store.entries()].map(([k]) => k),
+    ['c', 'a', 'e'],
+  );
+  store.delete('a');
+  store.set('f', entry());
+  store.set('g', entry()); // evicts c
+  assert.deepEqual(
+    [...store.entries()].map(([k]) => k),
+    ['e', 'f', 'g'],
+  );
+  store.maxEntries = 1;
+  assert.deepEqual(
+    [...store.entries()].map(([k]) => k),
+    ['g'],
+  );
+  assert.equal(store.get('g')?.member, 'web/a');
+});
+
+test('LRU under churn: 50,000 keys through a store of 1,000 keep it whole and bounded', () => {
+  const store = new LruPersistenceStore(1000);
+  for (let i = 0; i < 50_000; i++) {
+    store.set(`k${i}`, entry({ hits: i }));
+    if (i % 7 === 0) store.hit(`k${i - 500}`, T); // keeps some older keys alive
+    if (i % 11 === 0) store.delete(`k${i - 3}`);
+  }
+  const keys = [...store.entries()].map(([k]) => k);
+  assert.equal(keys.length, store.size);
+  assert.ok(store.size <= 1000 && store.size > 900, `size ${store.size}`);
+  assert.equal(new Set(keys).size, keys.length, 'each key once');
+  assert.deepEqual(keys.slice(-1), ['k49999'], 'the newest last');
+  for (const [key, got] of store.entries())
+    assert.ok(got.hits === Number(key.slice(1)) || got.hits === Number(key.slice(1)) + 1, key);
+  assert.equal(store.get('k0'), undefined, 'long evicted');
+});

@@ -135,6 +135,11 @@ class SlotQueue {
     this.items[this.length++] = slot;
   }
 
+  /** Takes the last slot pushed (the queue must not be empty). */
+  pop(): number {
+    return this.items[--this.length]!;
+  }
+
   /** Empties the queue, calling `each` with every slot in order. */
   drain(each: (slot: number) => void): void {
     const { items, length } = this;
@@ -144,17 +149,26 @@ class SlotQueue {
   }
 }
 
+/** `prev`/`next` of a slot at an end of the LRU list, or of a free slot. */
+const NONE = -1;
+
 /**
  * A bounded in-memory store: least recently used entries are evicted first. Entries live in
  * typed-array slots and the map holds only slot numbers, so a million entries stay near
- * 100 MB (an object per entry would not). Pending changes are flags per slot plus queues
- * of slot numbers, each slot at most once per queue: bounded even if nobody drains.
+ * 100 MB (an object per entry would not; see BENCHMARKS.md §5.2). The LRU order is a doubly
+ * linked list threaded through the slots (`prev`/`next`, 8 bytes a slot): a hit moves its
+ * slot to the head and eviction takes the tail, both O(1), and the map is only written when
+ * a key comes or goes (a Map's insertion order would need delete + set per move, and
+ * finding its oldest key walks every hole earlier deletions left). Pending changes are
+ * flags per slot plus queues of slot numbers, each slot at most once per queue: bounded
+ * even if nobody drains.
  */
 export class LruPersistenceStore implements PersistenceStore {
   private readonly slots = new Map<string, number>();
   private readonly members: string[] = [];
   private readonly memberIndex = new Map<string, number>();
-  private readonly free: number[] = [];
+  /** Free slots below `used`, as a stack (a slot number each, 4 bytes). */
+  private readonly free = new SlotQueue();
   /** The key in each slot, undefined when free: drains walk slots, not keys. */
   private readonly keys: (string | undefined)[] = [];
   private readonly deleted = new Set<string>();
@@ -166,6 +180,12 @@ export class LruPersistenceStore implements PersistenceStore {
   private ttlMs: Uint32Array;
   private hits: Uint32Array;
   private flags: Uint8Array;
+  /** Toward the least recently used end (the tail), and toward the head. */
+  private prev: Int32Array;
+  private next: Int32Array;
+  /** The most and the least recently used slot, NONE when empty. */
+  private head = NONE;
+  private tail = NONE;
   private used = 0;
   private limit: number;
 
@@ -178,6 +198,8 @@ export class LruPersistenceStore implements PersistenceStore {
     this.ttlMs = new Uint32Array(initial);
     this.hits = new Uint32Array(initial);
     this.flags = new Uint8Array(initial);
+    this.prev = new Int32Array(initial);
+    this.next = new Int32Array(initial);
   }
 
   get size(): number {
@@ -208,12 +230,7 @@ export class LruPersistenceStore implements PersistenceStore {
   hit(key: string, now: number, ttlMs?: number): string | undefined {
     const slot = this.slots.get(key);
     if (slot === undefined || now > this.lastSeen[slot]! + this.ttlMs[slot]!) return undefined;
-    // Refresh the LRU position at most once a second per key: a Map re-insert per query
-    // would cost more than the rest of the lookup.
-    if (now - this.lastSeen[slot]! > 1000) {
-      this.slots.delete(key);
-      this.slots.set(key, slot);
-    }
+    this.toHead(slot);
     if (now > this.lastSeen[slot]!) this.lastSeen[slot] = now;
     if (ttlMs !== undefined) this.ttlMs[slot] = ttlMs;
     this.hits[slot]! += 1;
@@ -230,8 +247,10 @@ export class LruPersistenceStore implements PersistenceStore {
     if (this.remove(key)) this.deleted.add(key);
   }
 
+  /** Least recently used first. */
   *entries(): IterableIterator<[string, PersistenceEntry]> {
-    for (const [key, slot] of this.slots) yield [key, this.entryAt(slot)];
+    for (let slot = this.tail; slot !== NONE; slot = this.prev[slot]!)
+      yield [this.keys[slot]!, this.entryAt(slot)];
   }
 
   drainChanges(options: DrainOptions = {}): PersistenceChange[] {
@@ -275,8 +294,8 @@ export class LruPersistenceStore implements PersistenceStore {
       }
       const mine = this.entryAt(slot);
       const joined = mergeEntries(mine, entry);
-      if (joined.lastSeen > mine.lastSeen + 1000) this.store(key, joined);
-      else this.write(slot, joined);
+      if (joined.lastSeen > mine.lastSeen) this.toHead(slot);
+      this.write(slot, joined);
       if (sameEntry(joined, entry)) this.clearPending(slot);
       else if (joined.member === entry.member && joined.created === entry.created) {
         // The peer has this decision; only our later sighting is news to it.
@@ -289,29 +308,59 @@ export class LruPersistenceStore implements PersistenceStore {
   /** Writes `entry` under `key` as the most recently used; returns its slot. */
   private store(key: string, entry: PersistenceEntry): number {
     let slot = this.slots.get(key);
-    // delete + set moves the key to the end of the Map's order: the most recently used.
-    if (slot !== undefined) this.slots.delete(key);
-    else slot = this.allocate();
-    this.slots.set(key, slot);
-    this.keys[slot] = key;
+    if (slot !== undefined) this.toHead(slot);
+    else {
+      // Make room first, so that the new slot can take the evicted one's place.
+      while (this.slots.size >= this.limit && this.tail !== NONE) this.removeSlot(this.tail);
+      slot = this.allocate();
+      this.slots.set(key, slot);
+      this.keys[slot] = key;
+      this.linkHead(slot);
+    }
     this.write(slot, entry);
-    this.evict();
     return slot;
   }
 
   private remove(key: string): boolean {
     const slot = this.slots.get(key);
     if (slot === undefined) return false;
-    this.slots.delete(key);
-    this.keys[slot] = undefined;
-    this.clearPending(slot);
-    this.free.push(slot);
+    this.removeSlot(slot);
     return true;
   }
 
+  private removeSlot(slot: number): void {
+    this.slots.delete(this.keys[slot]!);
+    this.keys[slot] = undefined;
+    this.unlink(slot);
+    this.clearPending(slot);
+    this.free.push(slot);
+  }
+
   private evict(): void {
-    // O(holes) after many deletions: V8 skips deleted Map entries one by one (tracked elsewhere).
-    while (this.slots.size > this.limit) this.remove(this.slots.keys().next().value!);
+    while (this.slots.size > this.limit) this.removeSlot(this.tail);
+  }
+
+  private linkHead(slot: number): void {
+    this.prev[slot] = NONE;
+    this.next[slot] = this.head;
+    if (this.head !== NONE) this.prev[this.head] = slot;
+    else this.tail = slot;
+    this.head = slot;
+  }
+
+  private unlink(slot: number): void {
+    const before = this.prev[slot]!;
+    const after = this.next[slot]!;
+    if (before !== NONE) this.next[before] = after;
+    else this.head = after;
+    if (after !== NONE) this.prev[after] = before;
+    else this.tail = before;
+  }
+
+  private toHead(slot: number): void {
+    if (slot === this.head) return;
+    this.unlink(slot);
+    this.linkHead(slot);
   }
 
   /** Marks a pending change of `kind` and queues the slot unless it is queued already. */
@@ -351,8 +400,7 @@ export class LruPersistenceStore implements PersistenceStore {
   }
 
   private allocate(): number {
-    const reused = this.free.pop();
-    if (reused !== undefined) return reused;
+    if (this.free.length > 0) return this.free.pop();
     if (this.used === this.created.length) this.grow();
     return this.used++;
   }
@@ -360,7 +408,7 @@ export class LruPersistenceStore implements PersistenceStore {
   private grow(): void {
     const length = this.created.length;
     const size = Math.max(length + 1, Math.min(this.limit + 1, length * 2));
-    const grown = <T extends Uint8Array | Uint32Array | Float64Array>(
+    const grown = <T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(
       old: T,
       make: (n: number) => T,
     ): T => {
@@ -374,6 +422,8 @@ export class LruPersistenceStore implements PersistenceStore {
     this.ttlMs = grown(this.ttlMs, (n) => new Uint32Array(n));
     this.hits = grown(this.hits, (n) => new Uint32Array(n));
     this.flags = grown(this.flags, (n) => new Uint8Array(n));
+    this.prev = grown(this.prev, (n) => new Int32Array(n));
+    this.next = grown(this.next, (n) => new Int32Array(n));
   }
 }
 

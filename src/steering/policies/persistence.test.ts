@@ -5,7 +5,8 @@ import { client, context, policyDeps, service } from '../../../test/helpers/stee
 import { decide } from '../chain.js';
 import { PersistenceStores } from '../persistence-store.js';
 import type { Policy, PolicyDeps } from '../types.js';
-import { persistence } from './persistence.js';
+import { parseAddress } from '../../lib/ip.js';
+import { persistence, SourceRateLimiter } from './persistence.js';
 import { roundRobin } from './round-robin.js';
 import { up } from './up.js';
 
@@ -116,4 +117,66 @@ test('the first matching ttlByHour rule wins; no rule: ttl', () => {
     ask('203.0.113.9', MIDNIGHT + hour * HOUR + 1);
     assert.equal(store.get('203.0.113.9')?.ttlMs, want, row);
   }
+});
+
+test('SourceRateLimiter: cap per source /24 and /56 per second, reset each second', () => {
+  const limiter = new SourceRateLimiter(3);
+  const at = (text: string): Uint8Array => parseAddress(text)!;
+  const admitted = (source: string, now: number, times: number): number => {
+    let n = 0;
+    for (let i = 0; i < times; i++) if (limiter.admit(at(source), now)) n++;
+    return n;
+  };
+  const T0 = 1_700_000_000_000;
+  assert.equal(admitted('198.51.100.1', T0, 5), 3, 'the cap in one second');
+  assert.equal(admitted('198.51.100.250', T0 + 999, 2), 0, 'the same /24 shares it');
+  assert.equal(admitted('::ffff:198.51.100.7', T0 + 999, 1), 0, 'IPv4-mapped: the same /24');
+  assert.equal(admitted('198.51.101.1', T0, 3), 3, 'another /24 has its own');
+  assert.equal(admitted('198.51.100.1', T0 + 1000, 3), 3, 'the next second starts afresh');
+  assert.equal(admitted('2001:db8:0:ff::1', T0, 4), 3, 'IPv6: per /56');
+  assert.equal(admitted('2001:db8:0:aa::2', T0, 1), 0, 'same /56');
+  assert.equal(admitted('2001:db8:0:100::1', T0, 1), 1, 'the next /56');
+  assert.equal(limiter.refused, 2 + 2 + 1 + 1 + 1);
+  assert.equal(new SourceRateLimiter(0).admit(at('192.0.2.1'), T0), true, '0: no cap');
+});
+
+test('SourceRateLimiter: 100,000 sources, one entry each, all admitted (fixed table)', () => {
+  const limiter = new SourceRateLimiter(100);
+  const T0 = 1_700_000_000_000;
+  let refused = 0;
+  for (let i = 0; i < 100_000; i++) {
+    const source = new Uint8Array([10 + (i >> 16), (i >> 8) & 255, i & 255, 1]);
+    if (!limiter.admit(source, T0)) refused++;
+  }
+  assert.equal(refused, 0);
+});
+
+test('maxNewPerSourcePerSecond: above it the answer is not remembered and has no scope', () => {
+  const stores = new PersistenceStores();
+  const deps: PolicyDeps = { ...policyDeps(), persistence: (s, n) => stores.forService(s, n) };
+  const settings = { key: 'subnet', maxNewPerSourcePerSecond: 2 };
+  const keeper = persistence.create(Value.Default(persistence.config, settings) as never, deps);
+  const svc = service({
+    pools: [['web', ['a', 'b', 'c']]],
+    chain: [up.create({}, deps), roundRobin.create({}, deps), keeper] as Policy[],
+  });
+  const store = stores.forService(deps.service, 1_000_000);
+  const ask = (resolver: string, ecs: string, now: number) =>
+    decide(svc, context({ client: client(resolver, ecs), now, explain: true }), 4);
+  const T0 = MIDNIGHT;
+  assert.equal(ask('192.0.2.53', '10.0.1.0/24', T0).scope, 24);
+  assert.equal(ask('192.0.2.53', '10.0.2.0/24', T0 + 1).scope, 24);
+  const capped = ask('192.0.2.54', '10.0.3.0/24', T0 + 2);
+  assert.equal(capped.scope, 0, 'the same source /24: over the cap');
+  assert.equal(capped.members.length, 1, 'answered all the same');
+  assert.deepEqual(capped.steps.at(-1)?.notes, [
+    '10.0.3.0/24 not remembered: over 2 new entries this second from 192.0.2.0/24',
+  ]);
+  assert.equal(store.size, 2, 'nothing written for it');
+  // A remembered subnet is still answered from its entry; another source is not capped.
+  const held = store.get('10.0.1.0/24')!.member;
+  assert.equal(ask('192.0.2.53', '10.0.1.0/24', T0 + 3).members[0]!.id, held);
+  assert.equal(ask('203.0.113.1', '10.0.3.0/24', T0 + 4).scope, 24, 'another source');
+  assert.equal(ask('192.0.2.53', '10.0.4.0/24', T0 + 1000).scope, 24, 'the next second');
+  assert.equal(store.size, 4);
 });
