@@ -68,7 +68,11 @@ export class SourceRateLimiter {
   /** New entries refused since the limiter was made. */
   refused = 0;
 
-  constructor(readonly perSecond: number) {}
+  readonly perSecond: number;
+
+  constructor(perSecond: number) {
+    this.perSecond = perSecond;
+  }
 
   /** True if `source` (4 or 16 bytes) may create one more entry at `now` (ms); counts it. */
   admit(source: Uint8Array, now: number): boolean {
