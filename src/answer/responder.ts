@@ -86,10 +86,11 @@ export class Responder {
   }
 
   /**
-   * Returns the reply to `msg`: one packet, several (a zone transfer over TCP), or
-   * undefined when the packet deserves no reply.
+   * Returns the reply to `msg`: one packet, several (a zone transfer over TCP: made one
+   * message at a time as they are taken, see {@link transferMessages}), or undefined when
+   * the packet deserves no reply.
    */
-  handle(msg: Buffer, transport: Transport, address: string): Buffer | Buffer[] | undefined {
+  handle(msg: Buffer, transport: Transport, address: string): Buffer | Iterable<Buffer> | undefined {
     const q = this.query;
     this.stats.queries++;
     const verdict = parseQuery(msg, q);
@@ -207,7 +208,7 @@ export class Responder {
     msg: Buffer,
     transport: Transport,
     address: string,
-  ): Buffer | Buffer[] {
+  ): Buffer | Iterable<Buffer> {
     const zone = this.zones.zones.get(q.key);
     const allowed =
       zone !== undefined && (this.options.transferAllowed?.(zone.key, address) ?? false);
@@ -215,7 +216,7 @@ export class Responder {
     // Over UDP, tell the client to come back over TCP (RFC 5936 4.2 allows TCP only).
     if (transport === 'udp')
       return emptyReply(q, msg, Rcode.NOERROR, Flag.TC | Flag.AA, this.negotiated(q));
-    return transferMessages(this.writer, q, msg, zone);
+    return transferMessages(q, msg, zone);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Flag } from '../dns/constants.js';
 import type { ParsedQuery } from '../dns/query.js';
-import type { MessageWriter } from '../dns/writer.js';
+import { MessageWriter } from '../dns/writer.js';
 import { nodeName, rdataOf, rrsetsOf, type RRset, type Zone } from '../zone/zone.js';
 import { replyFlags } from './reply.js';
 
@@ -19,41 +19,51 @@ function* axfrRecords(zone: Zone): Generator<{ owner: Buffer; rrset: RRset }> {
   yield apex;
 }
 
-/** The messages of a full zone transfer, each with the question and compressed names. */
-export function transferMessages(
+/**
+ * The messages of a full zone transfer, each with the question and compressed names, made
+ * one at a time as the caller asks for them: a large zone is never held whole, and the
+ * transport can wait for the client to read (and let other work run) between messages.
+ * What the messages need of `q` and `msg` is copied now (both are reused by the next query);
+ * `zone` is the snapshot of now, so a reload during the transfer does not change it.
+ */
+export function transferMessages(q: ParsedQuery, msg: Buffer, zone: Zone): Iterable<Buffer> {
+  const id = q.id;
+  const flags = replyFlags(q) | Flag.AA;
+  const question = Buffer.from(msg.subarray(12, q.questionEnd));
+  return messagesOf(new MessageWriter(), id, flags, question, zone);
+}
+
+function* messagesOf(
   writer: MessageWriter,
-  q: ParsedQuery,
-  msg: Buffer,
+  id: number,
+  flags: number,
+  question: Buffer,
   zone: Zone,
-): Buffer[] {
-  const messages: Buffer[] = [];
+): Generator<Buffer> {
   let count = 0;
   const start = (): void => {
     writer.reset();
-    writer.u16(q.id);
-    writer.u16(replyFlags(q) | Flag.AA);
+    writer.u16(id);
+    writer.u16(flags);
     writer.u16(1);
     writer.u16(0);
     writer.u32(0);
     writer.remember(zone.origin, 12);
-    writer.bytes(msg.subarray(12, q.questionEnd));
+    writer.bytes(question);
     count = 0;
-  };
-  const finish = (): void => {
-    writer.patchU16(6, count);
-    messages.push(writer.toBuffer());
   };
   start();
   for (const { owner, rrset } of axfrRecords(zone)) {
     for (const rdata of rdataOf(rrset)) {
       if (writer.length > MESSAGE_BUDGET) {
-        finish();
+        writer.patchU16(6, count);
+        yield writer.toBuffer();
         start();
       }
       writer.rr(owner, rrset.type, rrset.ttl, rdata);
       count++;
     }
   }
-  finish();
-  return messages;
+  writer.patchU16(6, count);
+  yield writer.toBuffer();
 }

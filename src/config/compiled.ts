@@ -181,7 +181,10 @@ export interface CompiledConfig {
   readonly dns: {
     readonly udpPayloadMax: number;
     readonly tcpIdleTimeoutMs: number;
+    readonly tcpMessageTimeoutMs: number;
     readonly tcpMaxConnections: number;
+    readonly tcpMaxPerSource: number;
+    readonly tcpOutputLimit: number;
   };
   readonly zones: readonly ZoneSource[];
   /** The operator HTTP interface; undefined when not served. */

@@ -28,7 +28,10 @@ export const DEFAULTS = {
   logLevel: 'info',
   udpPayloadMax: 1232,
   tcpIdleTimeoutMs: 10_000,
+  tcpMessageTimeoutMs: 1000,
   tcpMaxConnections: 1024,
+  tcpMaxPerSource: 64,
+  tcpOutputLimit: 128 * 1024,
   agentsMissed: 3,
   agentsMaxSkewMs: 30_000,
 } as const;
@@ -230,6 +233,22 @@ function compileListen(config: ConfigFile, source: YamlSource, problems: Problem
   return listen;
 }
 
+/** Shortest `dns.tcpMessageTimeout`: a real client sends a query within one round trip. */
+const MIN_TCP_MESSAGE_TIMEOUT_MS = 100;
+
+function compileMessageTimeout(config: ConfigFile, source: YamlSource, problems: Problem[]) {
+  const text = config.dns?.tcpMessageTimeout;
+  if (text === undefined) return DEFAULTS.tcpMessageTimeoutMs;
+  const ms = parseDuration(text);
+  if (ms !== undefined && ms >= MIN_TCP_MESSAGE_TIMEOUT_MS) return ms;
+  problems.push({
+    file: source.file,
+    line: source.lineOf(['dns', 'tcpMessageTimeout']),
+    reason: `dns.tcpMessageTimeout: expected a duration of at least ${MIN_TCP_MESSAGE_TIMEOUT_MS}ms, got "${text}"`,
+  });
+  return DEFAULTS.tcpMessageTimeoutMs;
+}
+
 /** Turns a schema-valid configuration into a {@link CompiledConfig}, collecting problems. */
 function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): CompiledConfig {
   const zones: ZoneSource[] = [];
@@ -259,7 +278,10 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
       tcpIdleTimeoutMs:
         parseDuration(config.dns?.tcpIdleTimeout ?? DEFAULTS.tcpIdleTimeoutMs) ??
         DEFAULTS.tcpIdleTimeoutMs,
+      tcpMessageTimeoutMs: compileMessageTimeout(config, source, problems),
       tcpMaxConnections: config.dns?.tcpMaxConnections ?? DEFAULTS.tcpMaxConnections,
+      tcpMaxPerSource: config.dns?.tcpMaxPerSource ?? DEFAULTS.tcpMaxPerSource,
+      tcpOutputLimit: config.dns?.tcpOutputLimit ?? DEFAULTS.tcpOutputLimit,
     },
     zones,
     agents: resolveAgents(config.agents, source, problems),
@@ -283,7 +305,10 @@ export function zonesOnlyConfig(
     dns: {
       udpPayloadMax: DEFAULTS.udpPayloadMax,
       tcpIdleTimeoutMs: DEFAULTS.tcpIdleTimeoutMs,
+      tcpMessageTimeoutMs: DEFAULTS.tcpMessageTimeoutMs,
       tcpMaxConnections: DEFAULTS.tcpMaxConnections,
+      tcpMaxPerSource: DEFAULTS.tcpMaxPerSource,
+      tcpOutputLimit: DEFAULTS.tcpOutputLimit,
     },
     zones,
     api: undefined,

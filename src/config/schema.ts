@@ -51,8 +51,32 @@ export const DnsConfigSchema = Type.Object(
       }),
     ),
     tcpIdleTimeout: Type.Optional(Duration),
+    tcpMessageTimeout: Type.Optional(
+      Type.Union(Duration.anyOf, {
+        default: '1s',
+        description:
+          'a TCP connection that has not sent the whole of a message this long after its first byte is closed (at least 100ms)',
+      }),
+    ),
     tcpMaxConnections: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1024 }),
+    ),
+    tcpMaxPerSource: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        default: 64,
+        description: 'TCP connections per client address (IPv6: per /64); more are refused',
+      }),
+    ),
+    tcpOutputLimit: Type.Optional(
+      Type.Integer({
+        minimum: 16_384,
+        maximum: 16_777_216,
+        default: 131_072,
+        description:
+          'unsent reply bytes past which a TCP connection is not read until the client takes them',
+      }),
     ),
   },
   { additionalProperties: false },

@@ -3,13 +3,15 @@ export type Transport = 'udp' | 'tcp';
 
 /**
  * Answers one packet: one reply, several (a zone transfer over TCP) or none. Must not
- * throw for bad input; a throw is a bug, which the transports count and survive.
+ * throw for bad input; a throw is a bug, which the transports count and survive. Several
+ * replies come as an iterable that may make them lazily (AXFR streams its messages): the
+ * TCP transport takes one at a time, as the client reads them.
  */
 export type PacketHandler = (
   msg: Buffer,
   transport: Transport,
   address: string,
-) => Buffer | Buffer[] | undefined;
+) => Buffer | Iterable<Buffer> | undefined;
 
 /** Reports a handler bug once per occurrence, with the error. */
 export type ErrorReporter = (error: unknown, transport: Transport) => void;

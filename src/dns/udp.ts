@@ -37,7 +37,7 @@ export async function listenUdp(options: UdpListenerOptions): Promise<dgram.Sock
     lookup: literalLookup(type === 'udp6' ? 6 : 4),
   });
   socket.on('message', (msg, remote) => {
-    let reply: Buffer | Buffer[] | undefined;
+    let reply: Buffer | Iterable<Buffer> | undefined;
     try {
       reply = options.handler(msg, 'udp', remote.address);
     } catch (error) {
@@ -45,10 +45,10 @@ export async function listenUdp(options: UdpListenerOptions): Promise<dgram.Sock
       reply = servfailFor(msg);
     }
     if (reply === undefined) return;
-    if (Array.isArray(reply)) {
-      for (const part of reply) socket.send(part, remote.port, remote.address);
-    } else {
+    if (Buffer.isBuffer(reply)) {
       socket.send(reply, remote.port, remote.address);
+    } else {
+      for (const part of reply) socket.send(part, remote.port, remote.address);
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,7 @@ import type dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { Responder } from '../answer/responder.js';
 import type { CompiledConfig } from '../config/compiled.js';
-import { listenTcp, type TcpLimits, type TcpListener } from '../dns/tcp.js';
+import { ConnectionBudget, listenTcp, type TcpLimits, type TcpListener } from '../dns/tcp.js';
 import type { Transport } from '../dns/transport.js';
 import { listenUdp } from '../dns/udp.js';
 import { boundAddress, listenPair } from '../dns/listen-pair.js';
@@ -86,8 +86,8 @@ export class DnsServer {
   private readonly listeners = new Map<string, Listeners>();
   private readonly log: Logger;
   private config: CompiledConfig;
-  // tcpMaxConnections is this process's cap, over all its listeners.
-  private readonly budget = { open: 0 };
+  // tcpMaxConnections and tcpMaxPerSource are this process's caps, over all its listeners.
+  private readonly budget = new ConnectionBudget();
   private readonly state: () => StateView;
 
   constructor(
@@ -155,7 +155,7 @@ export class DnsServer {
       msg: Buffer,
       transport: Transport,
       address: string,
-    ): Buffer | Buffer[] | undefined => this.responder.handle(msg, transport, address);
+    ): Buffer | Iterable<Buffer> | undefined => this.responder.handle(msg, transport, address);
     const onError = (error: unknown, transport: Transport): void => {
       this.log.error({ err: error, transport }, 'query handler failed; answered SERVFAIL');
     };
@@ -197,7 +197,10 @@ export class DnsServer {
 
 const tcpLimits = (config: CompiledConfig): TcpLimits => ({
   idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
+  messageTimeoutMs: config.dns.tcpMessageTimeoutMs,
   maxConnections: config.dns.tcpMaxConnections,
+  maxPerSource: config.dns.tcpMaxPerSource,
+  outputLimit: config.dns.tcpOutputLimit,
 });
 
 async function closeListeners(listeners: Listeners): Promise<void> {

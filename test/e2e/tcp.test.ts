@@ -1,7 +1,7 @@
 /**
- * End to end: DNS over TCP (RFC 7766) on a server configured with `dns.tcpIdleTimeout: 1s`
- * and `dns.tcpMaxConnections: 2`. Tests in this file run one after another, so at most
- * the connections of one test are open at a time.
+ * End to end: DNS over TCP (RFC 7766) on a server configured with `dns.tcpIdleTimeout: 1s`,
+ * `dns.tcpMaxConnections: 2` and `dns.tcpMessageTimeout: 3s`. Tests in this file run one
+ * after another, so at most the connections of one test are open at a time.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -25,7 +25,9 @@ import {
 let server: DataSetServer;
 
 before(async () => {
-  server = await startDataSet({ dns: ['tcpIdleTimeout: 1s', 'tcpMaxConnections: 2'] });
+  server = await startDataSet({
+    dns: ['tcpIdleTimeout: 1s', 'tcpMaxConnections: 2', 'tcpMessageTimeout: 3s'],
+  });
 });
 after(async () => {
   await server.stop();
@@ -176,30 +178,50 @@ test('activity keeps a connection open past the idle timeout', async () => {
   }
 });
 
-test('tcpMaxConnections: 2 connections work, a third is not served', async () => {
+test('tcpMaxConnections: 2; a third closes the oldest idle one; with both busy it is not served', async () => {
   const first = await tcpSession(server.v4);
   const second = await tcpSession(server.v4);
   const sessions = [first, second];
   try {
     assert.equal((await ask(first, 'www.example.org')).rcode, 'NOERROR', 'first');
     assert.equal((await ask(second, 'mail.example.org')).rcode, 'NOERROR', 'second');
-    let third: TcpSession | undefined;
+    // Both idle: a third is served, and the oldest idle one (the first) is closed (RFC 7766 6.2.3).
+    const third = await tcpSession(server.v4);
+    sessions.push(third);
+    assert.equal((await ask(third, 'www.example.org')).rcode, 'NOERROR', 'third, at the cap');
+    assert.ok(
+      await within(
+        first.closed().then(() => true),
+        1000,
+        false,
+      ),
+      'first still open',
+    );
+    assert.equal(second.isClosed, false, 'the second was closed, not the oldest');
+    // Both in the middle of a message: nothing to close, so a new connection is not served.
+    const query = (id: number) => frame(encodeQuery({ id, name: 'www.example.org', type: 'A' }));
+    await second.write(query(21).subarray(0, 5));
+    await third.write(query(22).subarray(0, 5));
+    await sleep(50);
+    let fourth: TcpSession | undefined;
     try {
-      third = await tcpSession(server.v4, { connectTimeoutMs: 500 });
-      sessions.push(third);
+      fourth = await tcpSession(server.v4, { connectTimeoutMs: 500 });
+      sessions.push(fourth);
     } catch {
       // Refused at connect: that is fine too.
     }
-    if (third) {
-      await third.send({ id: 7, name: 'www.example.org', type: 'A' }).catch(() => undefined);
-      const reply = await third.nextReply(500);
-      assert.equal(reply, undefined, 'the third connection was answered');
+    if (fourth) {
+      await fourth.send({ id: 7, name: 'www.example.org', type: 'A' }).catch(() => undefined);
+      const reply = await fourth.nextReply(500);
+      assert.equal(reply, undefined, 'the fourth connection was answered');
     }
-    assert.equal((await ask(first, 'www.example.org')).rcode, 'NOERROR', 'first, after the third');
-    assert.equal(
-      (await ask(second, 'api.example.org')).rcode,
-      'NOERROR',
-      'second, after the third',
+    await second.write(query(21).subarray(5));
+    await third.write(query(22).subarray(5));
+    const replies = [await second.nextReply(1000), await third.nextReply(1000)];
+    assert.deepEqual(
+      replies.map((raw) => raw && decodeReply(raw).id),
+      [21, 22],
+      'the busy connections, after the refused one',
     );
   } finally {
     await closeAll(sessions);
