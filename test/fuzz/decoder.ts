@@ -57,6 +57,23 @@ const errorKey = (err: unknown): string => {
  * first unexpected throw or slow call.
  * @example fuzzDecoder((buf) => parseQuery(buf, parsed), 100_000, 1)
  */
+/** Up to three more timings of `bytes`, stopping at the first below `slowMs`. */
+function retimed(decode: (buf: Buffer) => unknown, bytes: Uint8Array, slowMs: number): number[] {
+  const times: number[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const input = Buffer.from(bytes);
+    const start = performance.now();
+    try {
+      decode(input);
+    } catch {
+      // Judged on the first run.
+    }
+    times.push(performance.now() - start);
+    if (times[times.length - 1]! <= slowMs) break;
+  }
+  return times;
+}
+
 export function fuzzDecoder(
   decode: (buf: Buffer) => unknown,
   count: number,
@@ -82,7 +99,10 @@ export function fuzzDecoder(
       const key = errorKey(err);
       expected[key] = (expected[key] ?? 0) + 1;
     }
-    const ms = performance.now() - start;
+    // A slow decode is timed again: an input that is slow to decode is slow every time, a
+    // pause of the machine (a GC, another process on a shared core) is not.
+    const first = performance.now() - start;
+    const ms = first > slowMs ? Math.min(first, ...retimed(decode, mutant.bytes, slowMs)) : first;
     slowestMs = Math.max(slowestMs, ms);
     if (ms > slowMs)
       throw new DecoderFuzzError(`decoder took ${ms.toFixed(1)} ms`, seed, index, mutant);
