@@ -33,6 +33,44 @@ test('fuzzDecoder reports the first unexpected error with what reproduces it', (
   assert.deepEqual(m.next().bytes, caught.mutant.bytes, 'seed and index reproduce the packet');
 });
 
+test('fuzzDecoder reports an input that is slow every time, not one slow moment', () => {
+  const busy = (ms: number): void => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // spin: a decoder stuck on this input
+    }
+  };
+  // Slow once (a pause of the machine): timed again, and passes.
+  let first = true;
+  const pausedOnce = fuzzDecoder(
+    () => {
+      if (first) busy(60);
+      first = false;
+    },
+    50,
+    3,
+    { slowMs: 40 },
+  );
+  assert.equal(pausedOnce.count, 50);
+  // Slow on one kind of input every time: reported, with that input.
+  let caught: unknown;
+  try {
+    fuzzDecoder(
+      (buf) => {
+        if (buf.length % 11 === 5) busy(60);
+      },
+      2000,
+      4,
+      { slowMs: 40 },
+    );
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof DecoderFuzzError, String(caught));
+  assert.match(caught.message, /decoder took \d+\.\d ms/);
+  assert.equal(caught.mutant.bytes.length % 11, 5);
+});
+
 test('runWireFuzz keeps a healthy server answering and counts replies', async () => {
   const stub = await startStubServer();
   try {
