@@ -100,6 +100,7 @@ test(
       const floodReplies: Buffer[] = [];
       flooder.on('message', (message) => floodReplies.push(message));
       const sent = new Map<number, number>(); // probe id -> send time
+      const unanswered = (): number => sent.size;
       const rtts: number[] = [];
       prober.on('message', (message) => {
         const id = message.readUInt16BE(0);
@@ -148,7 +149,7 @@ test(
       const floodMs = performance.now() - start;
       // The last probes and flood replies: wait until the probe is answered (or 3 s).
       const drainDeadline = Date.now() + 3000;
-      while ((sent.size > 0 || floodReplies.length < FLOOD) && Date.now() < drainDeadline)
+      while ((unanswered() > 0 || floodReplies.length < FLOOD) && Date.now() < drainDeadline)
         await sleep(TICK_MS);
 
       const probes = probeId - 21;
