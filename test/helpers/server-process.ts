@@ -88,7 +88,7 @@ export interface StartOptions {
   readonly cwd?: string;
   /** Add `--listen 127.0.0.1:0` when `args` has no `--listen`. @default true */
   readonly addListen?: boolean;
-  /** How long to wait for the `listening` line. @default 15000 */
+  /** How long to wait for the `listening` line. @default 60000: a busy machine starts two tsx workers slowly */
   readonly readyTimeoutMs?: number;
   /** Script to run instead of `src/main.ts`, relative to `cwd` (helpers' self-tests). */
   readonly entry?: string;
@@ -161,7 +161,7 @@ export async function startServer(
   });
   const running = wrap(child, opts.maxLogLines ?? 100_000);
   try {
-    return withBound(running, await waitListening(running, opts.readyTimeoutMs ?? 15_000));
+    return withBound(running, await waitListening(running, opts.readyTimeoutMs ?? 60_000));
   } catch (err) {
     await running.stop(1000);
     throw err;
