@@ -3,7 +3,8 @@ import { relative } from 'node:path';
 import { nameFromText } from '../dns/name.js';
 import type { ZoneSource } from '../config/compiled.js';
 import { ConfigError, type Problem } from '../lib/errors.js';
-import { parseMasterFile, type ZoneRecord } from '../zone/master-file.js';
+import { slicer as newSlicer, type Slicer } from '../lib/slices.js';
+import { parseMasterFileSteps, type ZoneRecord } from '../zone/master-file.js';
 import { assembleZone, type Zone, type ZoneAssembly } from '../zone/zone.js';
 import { ZoneSet } from '../zone/zone-set.js';
 
@@ -24,6 +25,7 @@ async function readInto(
   origin: Buffer,
   assembly: ZoneAssembly,
   problems: Problem[],
+  slicer: Slicer,
 ): Promise<void> {
   if (source.file !== undefined) {
     const file = shown(source.file);
@@ -42,7 +44,7 @@ async function readInto(
         assembly.add(record);
       };
       const options = { file, origin, ...ttl(source), onRecord };
-      const parsed = parseMasterFile(text, options);
+      const parsed = await slicer.run(parseMasterFileSteps(text, options));
       for (const error of parsed.errors)
         problems.push({ file: error.file, line: error.line, reason: error.reason });
     }
@@ -53,7 +55,9 @@ async function readInto(
       const line = lines[record.position.line - 1] ?? record.position.line;
       assembly.add({ ...record, position: { file, line } });
     };
-    const parsed = parseMasterFile(text, { file, origin, ...ttl(source), onRecord });
+    const parsed = await slicer.run(
+      parseMasterFileSteps(text, { file, origin, ...ttl(source), onRecord }),
+    );
     for (const error of parsed.errors) {
       problems.push({ file, line: lines[error.line - 1] ?? error.line, reason: error.reason });
     }
@@ -65,11 +69,14 @@ const ttl = (source: ZoneSource): { defaultTtl?: number } =>
 
 /**
  * Reads, parses and checks every zone. Throws {@link ConfigError} with every problem
- * found; nothing is returned unless all zones are good.
+ * found; nothing is returned unless all zones are good. The work runs in slices of a few
+ * milliseconds (`slicer`) with the event loop in between, so a process that answers while
+ * it reloads keeps answering: a 500,000-record zone takes seconds to parse.
  */
 export async function loadZones(
   sources: readonly ZoneSource[],
   declaredNames: readonly Buffer[] = [],
+  slicer: Slicer = newSlicer(),
 ): Promise<LoadedZones> {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
@@ -84,9 +91,9 @@ export async function loadZones(
     seen.add(name.toLowerCase());
     const origin = nameFromText(source.origin);
     const assembly = assembleZone(origin);
-    await readInto(source, origin, assembly, problems);
+    await readInto(source, origin, assembly, problems, slicer);
     for (const name of declaredNames) assembly.declare(name);
-    const built = assembly.finish();
+    const built = await slicer.run(assembly.finishSteps());
     const where = (
       position: { file: string; line: number } | undefined,
     ): { file: string; line: number } => position ?? source.declaredAt;

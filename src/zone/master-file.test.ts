@@ -11,6 +11,7 @@ import {
   ZoneFileError,
   parseMasterFile,
   parseMasterFileOrThrow,
+  parseMasterFileSteps,
   type ParseOptions,
   type ParseResult,
   type ZoneRecord,
@@ -549,11 +550,11 @@ test('bad entries are reported at the line where they start and parsing goes on'
       extra: { readInclude: files({}) },
     },
     {
-      name: '$INCLUDE nested too deep: 0.inc to 9.inc are ten levels, 10.inc one too many',
+      name: '$INCLUDE nested too deep: 0.inc to 7.inc are eight levels, 8.inc one too many',
       text: '$INCLUDE 0.inc',
       line: 1,
-      file: '9.inc',
-      reason: '$INCLUDE nested more than 10 files deep at "10.inc"',
+      file: '7.inc',
+      reason: '$INCLUDE nested more than 8 files deep at "8.inc"',
       extra: {
         readInclude: (path: string) => `$INCLUDE ${String(Number.parseInt(path, 10) + 1)}.inc\n`,
       },
@@ -839,4 +840,99 @@ test('an included file starts without a previous owner and leaves the includer i
     'x.example.org. 1 A 192.0.2.2',
     'w.example.org. 1 TXT "after"',
   ]);
+});
+
+/** Nine files, each including the next one six times: 6^8 files, 16.7M records expanded. */
+const fanOut = (path: string): string => {
+  const level = Number.parseInt(path.slice(1), 10);
+  if (level === 8) return 'x 60 IN A 192.0.2.1\n';
+  return `$INCLUDE f${level + 1}.inc\n`.repeat(6);
+};
+
+test('$INCLUDE fan-out stops at the first bound it crosses, with one error and no more reading', () => {
+  const cases: {
+    name: string;
+    text: string;
+    extra: Extra;
+    want: { message: string; reads: number; records: number };
+  }[] = [
+    {
+      name: 'more includes than maxIncludes',
+      text: '$INCLUDE f1.inc\nafter 60 IN A 192.0.2.9\n',
+      extra: { maxIncludes: 1000 },
+      // The 1001st include is refused where it is written, in a file at the seventh level.
+      want: {
+        message: 'f7.inc:2: more than 1000 $INCLUDE files in this zone, at "f8.inc"',
+        reads: 1000,
+        records: 829,
+      },
+    },
+    {
+      name: 'more records than maxRecords',
+      text: '$INCLUDE f1.inc\nafter 60 IN A 192.0.2.9\n',
+      extra: { maxRecords: 100 },
+      want: {
+        message: 'f8.inc:1: more than 100 records in this zone and the files it includes',
+        reads: 126,
+        records: 100,
+      },
+    },
+    {
+      name: 'the main file counts too',
+      text: 'a 60 IN A 192.0.2.1\nb 60 IN A 192.0.2.2\nc 60 IN A 192.0.2.3\n',
+      extra: { maxRecords: 2 },
+      want: {
+        message: `${FILE}:3: more than 2 records in this zone and the files it includes`,
+        reads: 0,
+        records: 2,
+      },
+    },
+  ];
+  for (const row of cases) {
+    let reads = 0;
+    const readInclude = (path: string): string => {
+      reads++;
+      return fanOut(path);
+    };
+    const { records, errors } = parse(row.text, { ...row.extra, readInclude });
+    assert.deepEqual(
+      { message: errors.map((e) => e.message).join(' | '), reads, records: records.length },
+      row.want,
+      row.name,
+    );
+  }
+});
+
+test('the default bounds stop the nine-file fan-out after 1000 includes', () => {
+  const { errors } = parse('$INCLUDE f1.inc\n', { readInclude: fanOut });
+  assert.deepEqual(
+    errors.map((e) => e.reason),
+    ['more than 1000 $INCLUDE files in this zone, at "f8.inc"'],
+  );
+});
+
+test('parseMasterFileSteps gives what parseMasterFile gives, and yields every few dozen entries', () => {
+  const lines = [
+    '$TTL 60',
+    '$INCLUDE a.inc sub',
+    ...Array.from({ length: 500 }, (_, i) => `n${i} IN A 192.0.2.${i % 250}`),
+    'bad IN A 1.2.3',
+  ];
+  const text = `${lines.join('\n')}\n`;
+  const readInclude = files({ 'a.inc': 'x IN TXT "in a"\ny IN A 192.0.2.1\n' });
+  const options = { file: FILE, origin: ORIGIN, readInclude };
+  const steps = parseMasterFileSteps(text, options);
+  let yields = 0;
+  let step = steps.next();
+  for (; step.done !== true; step = steps.next()) yields++;
+  const whole = parseMasterFile(text, options);
+  assert.deepEqual(step.value.records.map(show), whole.records.map(show));
+  assert.deepEqual(
+    step.value.errors.map((e) => e.message),
+    whole.errors.map((e) => e.message),
+  );
+  assert.equal(whole.records.length, 502);
+  assert.equal(whole.errors.length, 1);
+  // 505 entries in all, one pause point every 64.
+  assert.equal(yields, 7);
 });

@@ -10,14 +10,23 @@ import {
 } from '../dns/rdata-text.js';
 import type { ResourceRecord, SourcePosition } from '../dns/record.js';
 import { SteerdnsError } from '../lib/errors.js';
-import { MAX_INCLUDE_DEPTH, readIncludeFile, resolveIncludePath } from './master-include.js';
+import { runToEnd, type Steps } from '../lib/slices.js';
+import {
+  MAX_INCLUDE_DEPTH,
+  MAX_INCLUDES,
+  MAX_RECORDS,
+  readIncludeFile,
+  resolveIncludePath,
+} from './master-include.js';
 import { MasterTokenizer, type Entry } from './master-tokenizer.js';
 
 /**
  * RFC 1035 master-file parser: `$ORIGIN`, `$TTL`, `$INCLUDE`, `@`, relative names, blank
  * owners, parentheses, comments, quoted strings, TTL and class in either order, class IN only,
  * and every type `rdataFromText` knows plus RFC 3597 `TYPEnnn \# len hex`. Bad entries are
- * reported and skipped so that one run lists every problem.
+ * reported and skipped so that one run lists every problem. `$INCLUDE` fan-out is bounded
+ * (depth, number of files, records in all), and the bound is found as it is crossed, not
+ * after expanding everything.
  */
 
 /** A record read from a master file, with where it was written. */
@@ -56,6 +65,17 @@ export interface ParseOptions {
   readInclude?: (path: string, fromFile: string) => string;
   /** Stop parsing once this many errors have been found. @default 100 */
   maxErrors?: number;
+  /**
+   * The most records one parse may read, the main file and every included one together;
+   * one more is an error that ends the parse.
+   * @default 10,000,000 ({@link MAX_RECORDS})
+   */
+  maxRecords?: number;
+  /**
+   * The most `$INCLUDE` directives one parse may follow, nested ones included; one more is
+   * an error that ends the parse. @default 1,000 ({@link MAX_INCLUDES})
+   */
+  maxIncludes?: number;
   /**
    * Receives each good record as soon as it is read, instead of the result's `records`
    * (which then stays empty): a large zone need not be held twice.
@@ -109,6 +129,9 @@ function cached(
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
+/** Entries between two points where a sliced parse may pause: well under a millisecond. */
+const ENTRIES_PER_STEP = 64;
+
 class MasterFileParser {
   readonly records: ZoneRecord[] = [];
   readonly errors: ZoneFileError[] = [];
@@ -116,21 +139,31 @@ class MasterFileParser {
   private readonly defaultTtl: number | undefined;
   private readonly readInclude: (path: string, fromFile: string) => string;
   private readonly onRecord: ((record: ZoneRecord) => void) | undefined;
+  private readonly maxRecords: number;
+  private readonly maxIncludes: number;
   private dollarTtl: number | undefined;
   private lastTtl: number | undefined;
+  private recordCount = 0;
+  private includeCount = 0;
+  private entryCount = 0;
+  /** A bound of the whole parse was crossed: nothing more is read. */
+  private stopped = false;
 
   constructor(options: ParseOptions) {
     this.maxErrors = Math.max(1, options.maxErrors ?? 100);
     this.defaultTtl = options.defaultTtl;
     this.readInclude = options.readInclude ?? readIncludeFile;
     this.onRecord = options.onRecord;
+    this.maxRecords = options.maxRecords ?? MAX_RECORDS;
+    this.maxIncludes = options.maxIncludes ?? MAX_INCLUDES;
   }
 
   get full(): boolean {
-    return this.errors.length >= this.maxErrors;
+    return this.stopped || this.errors.length >= this.maxErrors;
   }
 
-  parseFile(text: string, origin: Buffer, chain: readonly Frame[]): void {
+  /** Reads one file's entries; yields every {@link ENTRIES_PER_STEP} entries. */
+  *parseFile(text: string, origin: Buffer, chain: readonly Frame[]): Steps<void> {
     const file = chain[chain.length - 1]!.file;
     const state: FileState = {
       file,
@@ -142,11 +175,13 @@ class MasterFileParser {
     };
     const tokenizer = new MasterTokenizer(text);
     for (let entry = tokenizer.next(); entry && !this.full; entry = tokenizer.next()) {
+      if (++this.entryCount % ENTRIES_PER_STEP === 0) yield;
       try {
         if (entry.error !== undefined) fail(entry.error);
         const first = entry.tokens[0]!;
-        if (!first.quoted && first.text.startsWith('$')) this.directive(entry, state, chain);
-        else this.record(entry, state);
+        if (first.quoted || !first.text.startsWith('$')) this.record(entry, state);
+        else if (first.text.toUpperCase() === '$INCLUDE') yield* this.include(entry, state, chain);
+        else this.directive(entry, state);
       } catch (error) {
         if (!(
           error instanceof EntryError ||
@@ -158,6 +193,12 @@ class MasterFileParser {
         this.errors.push(new ZoneFileError(file, entry.line, error.message));
       }
     }
+  }
+
+  /** Fails with `reason` and ends the whole parse: a bound of all files together was crossed. */
+  private stop(reason: string): never {
+    this.stopped = true;
+    return fail(reason);
   }
 
   private record(entry: Entry, state: FileState): void {
@@ -195,6 +236,8 @@ class MasterFileParser {
     if (ttl !== undefined) this.lastTtl = ttl;
     const effectiveTtl =
       ttl ?? this.dollarTtl ?? this.defaultTtl ?? this.lastTtl ?? fail('no TTL given and no $TTL');
+    if (++this.recordCount > this.maxRecords)
+      this.stop(`more than ${this.maxRecords} records in this zone and the files it includes`);
     const record: ZoneRecord = {
       name: owner,
       type,
@@ -242,27 +285,22 @@ class MasterFileParser {
     return owner;
   }
 
-  private directive(entry: Entry, state: FileState, chain: readonly Frame[]): void {
+  private directive(entry: Entry, state: FileState): void {
     const [first, ...args] = entry.tokens as [Token, ...Token[]];
     const name = first.text.toUpperCase();
-    const argCount = (min: number, max: number, shape: string): void => {
-      if (args.length < min || args.length > max)
-        fail(`${name} takes ${shape}, got ${args.length} fields`);
+    const argCount = (min: number, max: number): void => {
+      checkArgCount(name, args.length, min, max);
     };
     switch (name) {
       case '$ORIGIN':
-        argCount(1, 1, 'one name');
+        argCount(1, 1);
         state.origin = parseName(args[0]!, state.origin, '$ORIGIN name');
         return;
       case '$TTL':
-        argCount(1, 1, 'one TTL');
+        argCount(1, 1);
         this.dollarTtl =
           parseTtl(args[0]!.text) ??
           fail(`bad $TTL "${args[0]!.text}": expected 0-2147483647 seconds or units like 1h30m`);
-        return;
-      case '$INCLUDE':
-        argCount(1, 2, 'a file name and an optional origin');
-        this.include(args[0]!, args[1], state, chain);
         return;
       case '$GENERATE':
         fail('$GENERATE is not supported');
@@ -272,12 +310,10 @@ class MasterFileParser {
     }
   }
 
-  private include(
-    pathToken: Token,
-    originToken: Token | undefined,
-    state: FileState,
-    chain: readonly Frame[],
-  ): void {
+  private *include(entry: Entry, state: FileState, chain: readonly Frame[]): Steps<void> {
+    const [, pathToken, originToken, ...rest] = entry.tokens as [Token, Token?, Token?, ...Token[]];
+    checkArgCount('$INCLUDE', entry.tokens.length - 1, 1, 2);
+    if (!pathToken || rest.length > 0) return;
     const path = decodeEscapes(pathToken.text, '$INCLUDE').toString('utf8');
     const origin = originToken
       ? parseName(originToken, state.origin, '$INCLUDE origin')
@@ -289,6 +325,8 @@ class MasterFileParser {
     }
     if (chain.length > MAX_INCLUDE_DEPTH)
       fail(`$INCLUDE nested more than ${MAX_INCLUDE_DEPTH} files deep at "${file}"`);
+    if (++this.includeCount > this.maxIncludes)
+      this.stop(`more than ${this.maxIncludes} $INCLUDE files in this zone, at "${file}"`);
     let text: string;
     try {
       text = this.readInclude(path, state.file);
@@ -300,8 +338,19 @@ class MasterFileParser {
     }
     // The included file starts with this file's origin (or the one given) and no previous
     // owner; the origin and owner it sets stay inside it (RFC 1035 5.1). $TTL is shared, as in BIND.
-    this.parseFile(text, origin, [...chain, { file, key }]);
+    yield* this.parseFile(text, origin, [...chain, { file, key }]);
   }
+}
+
+const DIRECTIVE_SHAPES: Readonly<Record<string, string>> = {
+  $ORIGIN: 'one name',
+  $TTL: 'one TTL',
+  $INCLUDE: 'a file name and an optional origin',
+};
+
+function checkArgCount(name: string, count: number, min: number, max: number): void {
+  if (count < min || count > max)
+    fail(`${name} takes ${DIRECTIVE_SHAPES[name] ?? 'other fields'}, got ${count} fields`);
 }
 
 /** Parses a name field: `@` is the origin, relative names are completed with it. */
@@ -323,8 +372,17 @@ function parseName(token: Token, origin: Buffer, what: string): Buffer {
  * @example parseMasterFile('$TTL 300\n@ IN A 192.0.2.1\n', { file: 'example.org.zone', origin })
  */
 export function parseMasterFile(text: string, options: ParseOptions): ParseResult {
+  return runToEnd(parseMasterFileSteps(text, options));
+}
+
+/**
+ * {@link parseMasterFile} as steps that a slicer (`lib/slices.ts`) can pause between, so that
+ * a server parsing a large zone keeps answering: each step reads a few dozen entries.
+ */
+export function* parseMasterFileSteps(text: string, options: ParseOptions): Steps<ParseResult> {
   const parser = new MasterFileParser(options);
-  parser.parseFile(text, options.origin, [{ file: options.file, key: resolve(options.file) }]);
+  const top = { file: options.file, key: resolve(options.file) };
+  yield* parser.parseFile(text, options.origin, [top]);
   return { records: parser.records, errors: parser.errors };
 }
 

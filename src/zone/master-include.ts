@@ -2,7 +2,17 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 
 /** How many `$INCLUDE` levels may nest below the file being parsed. */
-export const MAX_INCLUDE_DEPTH = 10;
+export const MAX_INCLUDE_DEPTH = 8;
+
+/**
+ * How many `$INCLUDE` directives one zone may follow, nested ones included. Nine tiny files
+ * that each include the next six times would otherwise expand to 6^8 files and 16.7 million
+ * records; with this bound the parse stops after a thousand.
+ */
+export const MAX_INCLUDES = 1000;
+
+/** How many records one zone may hold, its own and its included files' together. */
+export const MAX_RECORDS = 10_000_000;
 
 /**
  * The path of a file named by `$INCLUDE` in `fromFile`: absolute paths as they are, others

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MasterTokenizer, type Entry } from './master-tokenizer.js';
+import { MAX_ENTRY_CHARS, MasterTokenizer, type Entry } from './master-tokenizer.js';
 
 /** Entries as `line[+]: field field ...` (`+` for a blank owner, `"..."` for quoted fields). */
 function entries(text: string): string[] {
@@ -90,6 +90,35 @@ test('the tokenizer reports syntax errors on the entry and carries on', () => {
       name: 'unterminated at the end',
       text: 'a TXT "x',
       want: ['1: a TXT !unterminated quoted string'],
+    },
+  ];
+  for (const { name, text, want } of cases) assert.deepEqual(entries(text), want, name);
+});
+
+test('an entry with more than MAX_ENTRY_CHARS of fields is reported and skipped', () => {
+  const long = 'x'.repeat(MAX_ENTRY_CHARS + 1);
+  const tooLong = ` !entry too long: more than ${MAX_ENTRY_CHARS} characters of fields`;
+  const cases: { name: string; text: string; want: string[] }[] = [
+    { name: 'one long field', text: `a TXT ${long}\nb A 1`, want: [`1: ${tooLong}`, '2: b A 1'] },
+    {
+      name: 'one long quoted field, never closed',
+      text: `a TXT "${long}\nb A 1`,
+      want: [`1: ${tooLong}`, '2: b A 1'],
+    },
+    {
+      name: 'many short fields',
+      text: `a TXT${' y'.repeat(MAX_ENTRY_CHARS / 2 + 1)}\nb A 1`,
+      want: [`1: ${tooLong}`, '2: b A 1'],
+    },
+    {
+      name: 'inside parentheses the entry is read to its end',
+      text: `a TXT ( ${long}\n z )\nb A 1`,
+      want: [`1: z${tooLong}`, '3: b A 1'],
+    },
+    {
+      name: 'at the bound is still good',
+      text: `${'x'.repeat(MAX_ENTRY_CHARS - 1)}\nb`,
+      want: [`1: ${'x'.repeat(MAX_ENTRY_CHARS - 1)}`, '2: b'],
     },
   ];
   for (const { name, text, want } of cases) assert.deepEqual(entries(text), want, name);

@@ -28,6 +28,14 @@ const SEMICOLON = 0x3b;
 const BACKSLASH = 0x5c;
 const BOM = 0xfeff;
 
+/**
+ * The most field text one entry may hold, in characters (each field counts one more). The
+ * largest record (65,535 octets of RDATA, every octet written `\DDD`) takes about 262,000;
+ * past this bound the rest of the line is skipped unread, so that a file of one huge line
+ * costs a scan for its end, not a field the size of the file.
+ */
+export const MAX_ENTRY_CHARS = 1 << 20;
+
 /** ASCII characters that end an unquoted field. */
 const DELIMITER = new Uint8Array(128);
 for (const c of [LF, CR, SPACE, TAB, QUOTE, LPAREN, RPAREN, SEMICOLON]) DELIMITER[c] = 1;
@@ -62,7 +70,19 @@ export class MasterTokenizer {
     const tokens: Token[] = [];
     let error: string | undefined;
     let depth = 0;
+    let size = 0;
     while (this.pos < end) {
+      if (size > MAX_ENTRY_CHARS) {
+        error ??= `entry too long: more than ${MAX_ENTRY_CHARS} characters of fields`;
+        tokens.length = 0;
+        size = 0;
+        // Outside parentheses the entry ends with the line; inside, it is read to its end.
+        if (depth === 0) {
+          const eol = text.indexOf('\n', this.pos);
+          this.pos = eol < 0 ? end : eol;
+        }
+        continue;
+      }
       const c = text.charCodeAt(this.pos);
       if (c === LF) {
         this.line++;
@@ -82,10 +102,16 @@ export class MasterTokenizer {
         this.pos++;
       } else if (c === QUOTE) {
         const token = this.quoted();
-        if (token) tokens.push(token);
-        else error ??= 'unterminated quoted string';
+        if (token) {
+          tokens.push(token);
+          size += token.text.length + 1;
+        } else {
+          error ??= 'unterminated quoted string';
+        }
       } else {
-        tokens.push(this.word());
+        const token = this.word();
+        tokens.push(token);
+        size += token.text.length + 1;
       }
     }
     if (depth > 0) error ??= 'unbalanced parenthesis: "(" without ")"';
@@ -93,12 +119,16 @@ export class MasterTokenizer {
     return tokens.length > 0 ? { line, blankOwner, tokens } : undefined;
   }
 
-  /** Reads `"..."` at `pos`; undefined (stopping at the line end) when it is not closed. */
+  /**
+   * Reads `"..."` at `pos`; undefined (stopping at the line end) when it is not closed. A
+   * string longer than {@link MAX_ENTRY_CHARS} is cut there (the entry is then too long).
+   */
   private quoted(): Token | undefined {
     const text = this.text;
     const start = this.pos + 1;
+    const end = Math.min(text.length, start + MAX_ENTRY_CHARS + 1);
     let p = start;
-    while (p < text.length) {
+    while (p < end) {
       const c = text.charCodeAt(p);
       if (c === QUOTE) {
         this.pos = p + 1;
@@ -108,15 +138,17 @@ export class MasterTokenizer {
       p = c === BACKSLASH ? this.skipEscape(p) : p + 1;
     }
     this.pos = p;
-    return undefined;
+    // Cut at the bound, not at a line end: too long, which the entry then reports.
+    return p >= end && p < text.length ? { text: text.slice(start, p), quoted: true } : undefined;
   }
 
-  /** Reads an unquoted field at `pos`. */
+  /** Reads an unquoted field at `pos`, at most one character past {@link MAX_ENTRY_CHARS}. */
   private word(): Token {
     const text = this.text;
     const start = this.pos;
+    const end = Math.min(text.length, start + MAX_ENTRY_CHARS + 1);
     let p = start;
-    while (p < text.length) {
+    while (p < end) {
       const c = text.charCodeAt(p);
       if (c < 128 && DELIMITER[c] === 1) break;
       p = c === BACKSLASH ? this.skipEscape(p) : p + 1;

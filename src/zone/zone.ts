@@ -1,6 +1,7 @@
 import { RRType } from '../dns/constants.js';
 import { isSubdomain, nameToText, wireKey } from '../dns/name.js';
 import type { ResourceRecord, SourcePosition } from '../dns/record.js';
+import { runToEnd, type Steps } from '../lib/slices.js';
 
 /** Records of one owner and type, with one TTL (RFC 2181 5). */
 export interface RRset {
@@ -119,6 +120,21 @@ interface MutableNode {
 
 const DNSSEC_TYPES = new Set<number>([RRType.RRSIG, RRType.NSEC, 50, 51]);
 
+/** Names between two points where a sliced build may pause. */
+const NODES_PER_STEP = 1024;
+
+/** Calls `visit` on every node of `nodes`, yielding every {@link NODES_PER_STEP} nodes. */
+function* eachNode(
+  nodes: Map<string, MutableNode>,
+  visit: (node: MutableNode) => void,
+): Steps<void> {
+  let count = 0;
+  for (const node of nodes.values()) {
+    visit(node);
+    if (++count % NODES_PER_STEP === 0) yield;
+  }
+}
+
 class ZoneBuilder {
   readonly nodes = new Map<string, MutableNode>();
   readonly errors: ZoneProblem[] = [];
@@ -209,8 +225,8 @@ class ZoneBuilder {
   }
 
   /** Checks each name: SOA only at the apex and only one, CNAME alone. */
-  private check(): void {
-    for (const node of this.nodes.values()) {
+  private check(): Steps<void> {
+    return eachNode(this.nodes, (node) => {
       const types = rrsetsOf(node).map((rrset) => rrset.type);
       const soa = rrsetOf(node, RRType.SOA) as MutableRRset | undefined;
       if (soa && node.key !== this.originKey) {
@@ -218,7 +234,7 @@ class ZoneBuilder {
         this.errors.push({ position: this.positions.get(soa), reason });
       }
       const cname = rrsetOf(node, RRType.CNAME) as MutableRRset | undefined;
-      if (!cname) continue;
+      if (!cname) return;
       const position = this.positions.get(cname);
       if (types.some((type) => type !== RRType.CNAME && !DNSSEC_TYPES.has(type))) {
         this.errors.push({
@@ -226,11 +242,12 @@ class ZoneBuilder {
           reason: `CNAME and other data at ${nameToText(nodeName(node))}`,
         });
       }
-    }
+    });
   }
 
-  finish(size: number, where: SourcePosition | undefined): BuildResult {
-    this.check();
+  /** Checks and seals the zone, in steps that a slicer may pause between (each name is visited three times). */
+  *finish(size: number, where: SourcePosition | undefined): Steps<BuildResult> {
+    yield* this.check();
     const { errors, warnings, nodes, origin } = this;
     const apex = nodes.get(this.originKey);
     const soa = rrsetOf(apex, RRType.SOA);
@@ -240,9 +257,9 @@ class ZoneBuilder {
     if (!ns)
       errors.push({ position: where, reason: `zone ${nameToText(origin)} has no NS at its apex` });
     if (!soa || !ns || errors.length > 0) return { zone: undefined, errors, warnings };
-    this.markCuts();
+    yield* this.markCuts();
     this.positions.clear();
-    this.trim();
+    yield* this.trim();
     const soaRdata = Buffer.from(firstRdata(soa), 'latin1');
     const zone: Zone = {
       origin: Buffer.from(origin),
@@ -262,14 +279,15 @@ class ZoneBuilder {
    * with exact-size copies. Most RRsets hold one record and never grew; in a zone of
    * millions of names, the spare room would be the largest part of each name's memory.
    */
-  private trim(): void {
-    for (const node of this.nodes.values())
+  private trim(): Steps<void> {
+    return eachNode(this.nodes, (node) => {
       for (const rrset of rrsetsOf(node) as MutableRRset[])
         if (typeof rrset.rdata !== 'string') rrset.rdata = rrset.rdata.slice();
+    });
   }
 
   /** Sets `cut` on delegation points and on every name below one. */
-  private markCuts(): void {
+  private markCuts(): Steps<void> {
     const cutOf = (node: MutableNode): ZoneNode | undefined => {
       if (node.key === this.originKey) return undefined;
       if (node.cut) return node.cut;
@@ -278,14 +296,14 @@ class ZoneBuilder {
       node.cut = cut;
       return cut;
     };
-    for (const node of this.nodes.values()) {
-      if (cutOf(node) === undefined || node.cut === node) continue;
+    return eachNode(this.nodes, (node) => {
+      if (cutOf(node) === undefined || node.cut === node) return;
       const occluded = rrsetsOf(node).find((r) => r.type !== RRType.A && r.type !== RRType.AAAA);
       if (occluded) {
         const reason = `${nameToText(nodeName(node))} is below a delegation; only glue addresses are used`;
         this.warnings.push({ position: this.positions.get(occluded), reason });
       }
-    }
+    });
   }
 }
 
@@ -295,6 +313,8 @@ export interface ZoneAssembly {
   /** Makes `name` exist (with no data) if it is inside the zone: steered names answer NODATA for other types. */
   declare(name: Buffer): void;
   finish(): BuildResult;
+  /** {@link finish} as steps that a slicer (`lib/slices.ts`) can pause between. */
+  finishSteps(): Steps<BuildResult>;
 }
 
 /**
@@ -315,7 +335,8 @@ export function assembleZone(origin: Buffer): ZoneAssembly {
     declare: (name) => {
       builder.declare(name);
     },
-    finish: () => builder.finish(size, first),
+    finish: () => runToEnd(builder.finish(size, first)),
+    finishSteps: () => builder.finish(size, first),
   };
 }
 
