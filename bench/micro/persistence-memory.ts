@@ -1,8 +1,9 @@
 // Memory of the persistence store with N entries (default 1,000,000): heap, typed arrays and
 // RSS added by filling an LruPersistenceStore, after a full GC.
-//   node --expose-gc --import tsx bench/micro/persistence-memory.ts [ENTRIES]
+//   node --expose-gc --import tsx bench/micro/persistence-memory.ts [ENTRIES] [resolver|subnet]
 // Keys are distinct resolver addresses as text ('10.x.y.z', the policy's key for a whole
-// IPv4 resolver), members one of 8 ids, as the persistence policy writes them. Measured
+// IPv4 resolver), or with `subnet` masked ECS subnets ('10.x.y.0/24', what `key: subnet`
+// writes); members one of 8 ids, as the persistence policy writes them. Measured
 // twice: as the answer path leaves the store (every set is also a pending change, flags
 // and a queue of slot numbers, for a replicator that nothing runs yet on a single node),
 // and after drainChanges() has taken them. Typed arrays are outside the V8 heap
@@ -18,6 +19,7 @@ if (!gc) {
   process.exit(2);
 }
 const entries = Number(process.argv[2] ?? 1_000_000);
+const subnets = process.argv[3] === 'subnet';
 
 interface Snapshot {
   heap: number;
@@ -44,7 +46,9 @@ const before = snapshot();
 const store = new LruPersistenceStore(entries);
 const now = Date.now();
 for (let i = 0; i < entries; i++) {
-  const key = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const key = subnets
+    ? `${10 + (i >>> 16)}.${(i >>> 8) & 255}.${i & 255}.0/24`
+    : `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
   store.set(key, {
     member: members[i & 7]!,
     created: now,
@@ -55,7 +59,7 @@ for (let i = 0; i < entries; i++) {
 }
 const filled = snapshot();
 console.log(
-  `${entries.toLocaleString('en-US')} entries (store.size ${store.size.toLocaleString('en-US')}), ${process.version}`,
+  `${entries.toLocaleString('en-US')} ${subnets ? 'subnet' : 'resolver'} keys (store.size ${store.size.toLocaleString('en-US')}), ${process.version}`,
 );
 show('filled (changes not drained)', before, filled);
 // (in a function: a temporary still held by this module's own frame would not be collected)
