@@ -47,6 +47,8 @@ export type WorkerMessage =
   | { readonly type: 'ready'; readonly dns: BoundDns }
   /** A configuration could not be applied here (its zones did not load, say). */
   | { readonly type: 'rejected'; readonly version: number; readonly reason: string }
+  /** A configuration change was applied here: the next worker may reload. */
+  | { readonly type: 'reloaded'; readonly version: number }
   | { readonly type: 'replicate'; readonly batch: ReplicationBatch }
   | {
       readonly type: 'explained';

@@ -12,6 +12,7 @@ import {
 } from '../messages.js';
 import type { ControlNode } from '../node.js';
 import type { Replicator } from '../replication.js';
+import { workerOutbox } from './worker-outbox.js';
 
 const RESTART_DELAY_MS = 1000;
 const STOP_GRACE_MS = 10_000;
@@ -37,7 +38,7 @@ export interface WorkersConsumer {
 /**
  * Forks `count` workers that share the listening sockets (cluster shares UDP handles, and
  * TCP ones with SCHED_NONE), sends each the node's snapshot when it comes online and every
- * change after, relays replicated rows between them (keeping a copy in `replicator` for
+ * change after (a configuration to one worker at a time: see `worker-outbox.ts`), relays replicated rows between them (keeping a copy in `replicator` for
  * workers that start later), restarts a worker that dies, and resolves once all answer.
  */
 export async function startWorkers(
@@ -57,6 +58,18 @@ export async function startWorkers(
     for (const worker of listening)
       if (worker !== except && worker.isConnected()) worker.send(message);
   };
+  // Changes go through the outbox: configurations reach one worker at a time.
+  const outbox = workerOutbox<Worker>({
+    send: (worker, message) => {
+      if (worker.isConnected()) worker.send(message);
+    },
+    onLate: (worker, version) => {
+      log.warn(
+        { worker: worker.process.pid, version },
+        `worker ${worker.process.pid} has not applied configuration ${version} yet; the next worker reloads meanwhile`,
+      );
+    },
+  });
   const ready = new Set<Worker>();
   const explaining = new Map<number, (message: WorkerMessage & { type: 'explained' }) => void>();
   let nextExplain = 0;
@@ -82,7 +95,7 @@ export async function startWorkers(
     });
   };
   const unsubscribe = node.subscribe((snapshot, change) => {
-    broadcast({ type: 'change', version: snapshot.version, change: shareChange(change) });
+    outbox.change({ type: 'change', version: snapshot.version, change: shareChange(change) });
   });
   const fork = (): Promise<BoundDns> =>
     new Promise((resolve, reject) => {
@@ -91,6 +104,7 @@ export async function startWorkers(
       worker.on('message', (message: WorkerMessage) => {
         if (message.type === 'hello') {
           listening.add(worker);
+          outbox.add(worker);
           worker.send({ type: 'snapshot', snapshot: shareSnapshot(node.snapshot()) });
           for (const batch of replicator.snapshot())
             if (batch.rows.length > 0) worker.send({ type: 'replicate', batch });
@@ -104,15 +118,19 @@ export async function startWorkers(
           replicator.receive(message.batch);
           broadcast(message, worker);
         }
-        if (message.type === 'rejected')
+        if (message.type === 'reloaded') outbox.done(worker, message.version);
+        if (message.type === 'rejected') {
+          outbox.done(worker, message.version);
           log.error(
             { worker: worker.process.pid, version: message.version },
             `worker ${worker.process.pid} could not apply configuration ${message.version}: ${message.reason}`,
           );
+        }
       });
       worker.on('exit', (code, signal) => {
         workers.delete(worker);
         listening.delete(worker);
+        outbox.remove(worker);
         ready.delete(worker);
         reject(
           new WorkerStartError(

@@ -43,8 +43,10 @@ async function nodeFrom(snapshot: SharedSnapshot): Promise<ControlNode> {
 
 /**
  * The producer of a worker: the primary's snapshot and changes, applied to the worker's
- * node in the order they were sent. A configuration change loads its zones here first;
- * if they do not load, the worker keeps the previous configuration and says so.
+ * node in the order they were sent. A configuration change loads its zones here first
+ * (in slices: the worker answers meanwhile), then says `reloaded`; if they do not load,
+ * the worker keeps the previous configuration and says `rejected`. The primary sends the
+ * next worker its change only then (`consumers/workers.ts`).
  * Replicated rows go to the replicator `replicate` makes for the node when it exists.
  */
 export function linkToPrimary(
@@ -102,6 +104,7 @@ export function linkToPrimary(
         log.error({ err: error }, `configuration ${message.version}: ${error.message}`);
       const serials = [...zones.zones.values()].map((zone) => zone.serial);
       if (errors.length === 0) log.info({ zones: zones.zones.size, serials }, 'reloaded');
+      channel.send({ type: 'reloaded', version: message.version });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       channel.send({ type: 'rejected', version: message.version, reason });
