@@ -87,8 +87,9 @@ test('startServer says what it waited for when the listening line does not come'
   });
   try {
     await assert.rejects(
-      startServer([], { entry: join(dir, 'quiet.mjs'), readyTimeoutMs: 500 }),
-      /no "listening" line \(msg "listening" with dns\.udp and dns\.tcp\) within 500 ms\n[^]*stdout \(last lines\):\nhello$/,
+      // Long enough for node to start and print on a busy machine (500 ms was not, once).
+      startServer([], { entry: join(dir, 'quiet.mjs'), readyTimeoutMs: 4000 }),
+      /no "listening" line \(msg "listening" with dns\.udp and dns\.tcp\) within 4000 ms\n[^]*stdout \(last lines\):\nhello$/,
     );
   } finally {
     await rm(dir, { recursive: true });
