@@ -60,7 +60,10 @@ test('compiled configuration: defaults are applied once, at compile time', () =>
   assert.deepEqual(compiled.dns, {
     udpPayloadMax: 1232,
     tcpIdleTimeoutMs: 10_000,
+    tcpMessageTimeoutMs: 1000,
     tcpMaxConnections: 1024,
+    tcpMaxPerSource: 64,
+    tcpOutputLimit: 131_072,
   });
   assert.deepEqual(compiled.log, { level: 'info', explainSample: 0 });
   const [service] = compiled.services;

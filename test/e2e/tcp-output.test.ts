@@ -180,7 +180,7 @@ function readAxfr(): Promise<number> {
       socket.destroy();
       reject(new Error('the AXFR did not finish within 30 s'));
     }, 30_000);
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     let records = 0;
     socket.on('error', reject);
     socket.on('connect', () => {
