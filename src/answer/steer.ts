@@ -24,6 +24,8 @@ export interface SteeringDeps {
   readonly state: () => StateView;
   readonly random: () => number;
   readonly now: () => number;
+  /** An explanation only: nothing is written (see SelectionContext.dryRun). */
+  readonly dryRun?: boolean;
 }
 
 /** A steered answer: a lookup result to encode, the ECS scope, or SERVFAIL. */
@@ -218,6 +220,7 @@ export function steer(
     random: deps.random,
     now: deps.now(),
     explain,
+    dryRun: deps.dryRun === true,
   };
   const service = steered.service;
   const family = service.type === 'cname' ? 0 : q.qtype === RRType.AAAA ? 6 : 4;

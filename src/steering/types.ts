@@ -86,6 +86,11 @@ export interface SelectionContext {
   readonly now: number;
   /** When true, policies say why they dropped candidates (explain, sampled logs). */
   readonly explain: boolean;
+  /**
+   * When true, the decision is only shown (an operator's explain), not made: policies write
+   * nothing a real query would (a persistence entry, say). Rotation may still move.
+   */
+  readonly dryRun?: boolean;
 }
 
 /** What one policy made of the candidates. */

@@ -18,7 +18,8 @@ export function statusRows(snapshot: NodeSnapshot): MemberStatus[] {
 
 /**
  * Explains a query on the node's live state (health, agents, the services as they are
- * now). Policies keep rotation state, so an explanation counts as one more query to them.
+ * now). Nothing is written (no persistence entry); rotating policies keep their state in
+ * the policy, so an explanation moves their rotation by one, as one more query would.
  */
 export function explainOn(node: ControlNode): (request: ExplainRequest) => ExplainOutcome {
   return (request) => {
@@ -28,6 +29,8 @@ export function explainOn(node: ControlNode): (request: ExplainRequest) => Expla
       state: () => snapshot.state,
       random: Math.random,
       now: Date.now,
+      // An operator's question must not pin the client it asks about to a member.
+      dryRun: true,
     };
     return explainOrError(deps, snapshot.zones, request);
   };

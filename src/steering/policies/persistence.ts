@@ -193,7 +193,8 @@ export const persistence = definePolicy({
         const key = cachedKey(ctx.client);
         const scope = scopeOf(ctx.client);
         const ttlMs = ttlAt(ctx.now);
-        const remembered = store.hit(key, ctx.now, ttlMs);
+        const remembered =
+          ctx.dryRun === true ? store.peek(key, ctx.now) : store.hit(key, ctx.now, ttlMs);
         const kept = find(candidates, remembered);
         if (kept) {
           const ordered = chosenFirst(candidates, kept);
@@ -205,6 +206,11 @@ export const persistence = definePolicy({
         // A new key (or an expired one) costs a table entry: capped per query source. Above
         // the cap the answer is the chain's, as if there were no persistence policy: not
         // remembered, and no ECS scope of ours (resolvers may cache it for every client).
+        if (ctx.dryRun === true) {
+          const why =
+            remembered === undefined ? 'new or expired' : `${remembered} no longer eligible`;
+          return { candidates, scope, notes: [`${key} ${why}: would now be ${chosen.id}`] };
+        }
         if (remembered === undefined && !limiter.admit(ctx.client.resolver, ctx.now)) {
           if (!ctx.explain) return { candidates, scope: 0 };
           const source = sourcePrefix(ctx.client.resolver);
