@@ -49,6 +49,23 @@ function onSignals(signals: readonly NodeJS.Signals[], action: () => Promise<unk
   for (const signal of signals) process.on(signal, () => void action());
 }
 
+/** The signals the agent uses (drain, enable), which `pkill -USR1 -f steerdns` sends everywhere. */
+type UserSignal = 'SIGUSR1' | 'SIGUSR2';
+
+/**
+ * What this process does on SIGUSR1 and SIGUSR2; each command sets it. Both have a listener
+ * from the first moment main.ts runs, in every process (workers too): without one, SIGUSR1
+ * opens Node's inspector on 127.0.0.1:9229, which runs any code it is sent as this user,
+ * and SIGUSR2 ends the process unlogged. (bin/steerdns.js adds no-op listeners even
+ * earlier, before the bundle loads; see its comment.)
+ */
+let onUserSignal: (signal: UserSignal) => void = () => undefined;
+for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) {
+  process.on(signal, () => {
+    onUserSignal(signal);
+  });
+}
+
 /**
  * The channel of a worker to its primary, listening from the first moment: the primary
  * sends its snapshot as soon as the worker is online, before the worker has read its
@@ -93,6 +110,9 @@ async function serve(args: readonly string[]): Promise<void> {
     config.log.level,
     cluster.isWorker ? { worker: cluster.worker?.id } : {},
   );
+  onUserSignal = (signal) => {
+    log.warn({ signal }, `${signal} ignored: steerdns serve gives it no meaning`);
+  };
   // A worker takes its configuration (and all the rest) from the primary.
   if (cluster.isWorker) return serveWorker(log);
   const starting = startApp(options.source, log);
@@ -126,12 +146,9 @@ function runAgent(args: readonly string[]): void {
     { service: options.service, addresses: options.addresses, to: options.to },
     `announcing ${options.service} every ${options.intervalMs} ms`,
   );
-  process.on('SIGUSR1', () => {
-    agent.setDrain(true);
-  });
-  process.on('SIGUSR2', () => {
-    agent.setDrain(false);
-  });
+  onUserSignal = (signal) => {
+    agent.setDrain(signal === 'SIGUSR1');
+  };
   onSignals(['SIGINT', 'SIGTERM'], async () => {
     await agent.stop();
     process.exit(0);
