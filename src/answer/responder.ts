@@ -90,7 +90,11 @@ export class Responder {
    * message at a time as they are taken, see {@link transferMessages}), or undefined when
    * the packet deserves no reply.
    */
-  handle(msg: Buffer, transport: Transport, address: string): Buffer | Iterable<Buffer> | undefined {
+  handle(
+    msg: Buffer,
+    transport: Transport,
+    address: string,
+  ): Buffer | Iterable<Buffer> | undefined {
     const q = this.query;
     this.stats.queries++;
     const verdict = parseQuery(msg, q);
