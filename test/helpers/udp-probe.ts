@@ -34,6 +34,11 @@ export interface ProbeResult {
   readonly maxLatencyMs: number;
   /** Replies whose RCODE was not NOERROR (counted as lost too). */
   readonly errors: number;
+  /**
+   * How late the probe sent its latest query (its own process was busy or not scheduled):
+   * a gap between answers no longer than this may be the probe's, not the server's.
+   */
+  readonly maxSendLagMs: number;
 }
 
 /** A probe that runs until stopped. */
@@ -93,10 +98,12 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
   };
   // Each query is due at start + i * interval: a late timer sends what is due at once.
   let due = 0;
+  let maxSendLagMs = 0;
   let timer: NodeJS.Timeout | undefined;
   const tick = (): void => {
     const now = performance.now();
     while (start + due * intervalMs <= now) {
+      maxSendLagMs = Math.max(maxSendLagMs, now - (start + due * intervalMs));
       send();
       due++;
     }
@@ -115,6 +122,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
         longestGapMs: Math.round(longestGapMs),
         maxLatencyMs: Math.round(maxLatencyMs),
         errors,
+        maxSendLagMs: Math.round(maxSendLagMs),
       };
     },
   };
