@@ -6,13 +6,13 @@
  * is the subnet's /24 is an entry written, scope 0 an answer not remembered.
  */
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { decodeReply, encodeQuery } from '../helpers/dns-wire.js';
 import { startServer, tmpdirWith, type ServerProcess } from '../helpers/server-process.js';
+import { resolverAt } from '../helpers/sockets.js';
 
 const CAP = 100; // the default of maxNewPerSourcePerSecond
 const FLOOD = 3_000;
@@ -52,19 +52,6 @@ services:
 `;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A UDP socket bound to one loopback address: one resolver, as the server sees it. */
-async function resolverAt(address: string): Promise<Socket> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, address, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  return socket;
-}
 
 /** The i-th fresh client subnet: 10.x.y.0/24. */
 const subnet = (i: number): string => `10.${(i >> 8) & 255}.${i & 255}.0`;

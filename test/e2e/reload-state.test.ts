@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:net';
 import { query, DnsTimeoutError } from '../helpers/dns-client.js';
 import { decodeReply, encodeQuery } from '../helpers/dns-wire.js';
 import { startServer, tmpdirWith, type ServerProcess } from '../helpers/server-process.js';
-import { closedTcpPort, type ClosedPort } from '../helpers/sockets.js';
+import { closedTcpPort, resolverAt, type ClosedPort } from '../helpers/sockets.js';
 import { rdataTexts } from './fixtures/server.js';
 
 const ttlOf = (answer: Answer | undefined): number | undefined =>
@@ -85,13 +85,6 @@ async function logAfter(
       );
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-/** A UDP client bound to one loopback address: one resolver. */
-async function resolverAt(address: string): Promise<Socket> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
-  return socket;
 }
 
 function askFrom(socket: Socket, port: number, name: string): Promise<string> {

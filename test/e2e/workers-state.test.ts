@@ -4,12 +4,13 @@
  * weighted shares hold over the answers of both workers together.
  */
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeReply, encodeQuery } from '../helpers/dns-wire.js';
 import { startServer, tmpdirWith, type ServerProcess } from '../helpers/server-process.js';
+import { resolverAt } from '../helpers/sockets.js';
 
 const CONFIG = `
 listen: ['127.0.0.1:0']
@@ -40,19 +41,6 @@ services:
 `;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A UDP client bound to one loopback address: one resolver, as the server sees it. */
-async function resolverAt(address: string): Promise<Socket> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, address, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  return socket;
-}
 
 /** Asks `name` A from `socket`; resolves the first answer's address. */
 function ask(socket: Socket, port: number, name: string, timeoutMs = 3000): Promise<string> {

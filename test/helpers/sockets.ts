@@ -8,6 +8,22 @@ import { connect, createServer, type Server, type Socket as TcpSocket } from 'no
  * refuses connections). None of them probes for a free port.
  */
 
+/**
+ * A UDP client bound to one IPv4 loopback address (127.x.y.z), port 0: one resolver, as a
+ * server sees it. Close it after.
+ */
+export async function resolverAt(address: string): Promise<Socket> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, address, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  return socket;
+}
+
 /** A UDP socket bound on `host`, port 0: it receives and never answers. Close it after. */
 export function silentUdp(host: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
