@@ -5,7 +5,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Everything below the server: the folders the server builds on. */
-const BELOW_SERVER = ['lib', 'observability', 'dns', 'geo', 'zone', 'steering', 'health', 'agent'];
+const BELOW_SERVER = [
+  'lib',
+  'observability',
+  'dns',
+  'geo',
+  'zone',
+  'steering',
+  'health',
+  'agent',
+  'cluster',
+];
 const BELOW_APP = [...BELOW_SERVER, 'answer', 'config', 'server', 'control'];
 
 /**
@@ -23,6 +33,7 @@ export const ALLOWED_IMPORTS = {
   steering: ['lib', 'geo'],
   health: ['lib', 'dns', 'steering'],
   agent: ['lib'],
+  cluster: ['lib', 'observability'],
   answer: ['lib', 'dns', 'zone', 'steering'],
   config: ['lib', 'dns', 'steering', 'health', 'agent'],
   server: [...BELOW_SERVER, 'answer', 'config'],
