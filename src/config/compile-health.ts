@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
 import { monitors } from '../health/monitors/index.js';
-import { parseDuration } from '../lib/duration.js';
 import type { Problem } from '../lib/errors.js';
 import { parseHostPort } from '../lib/ip.js';
 import type { CompiledCheck, CompiledHealth } from './compiled.js';
+import { compileDuration, MIN_DURATION_MS } from './compile-duration.js';
 import type { Where } from './yaml-source.js';
 import type { ConfigFile, MemberConfig } from './schema.js';
 
@@ -41,14 +41,30 @@ function compileCheck(
       ...at([...path, ...error.path.split('/').filter(Boolean)]),
       reason: `health ${type}: ${error.path || 'settings'}: ${error.message.toLowerCase()}`,
     });
-  const intervalMs = parseDuration(interval ?? DEFAULT_INTERVAL_MS) ?? DEFAULT_INTERVAL_MS;
-  const timeoutMs = parseDuration(timeout ?? Math.min(intervalMs / 2, 2000)) ?? intervalMs / 2;
-  if (timeoutMs >= intervalMs)
+  const before = problems.length;
+  const intervalMs = compileDuration(
+    interval,
+    DEFAULT_INTERVAL_MS,
+    MIN_DURATION_MS.healthInterval,
+    at,
+    [...path, 'interval'],
+    problems,
+  );
+  const timeoutMs = compileDuration(
+    timeout,
+    Math.min(Math.floor(intervalMs / 2), 2000),
+    MIN_DURATION_MS.healthTimeout,
+    at,
+    [...path, 'timeout'],
+    problems,
+  );
+  const badDuration = problems.length > before;
+  if (!badDuration && timeoutMs >= intervalMs)
     problems.push({
       ...at([...path, 'timeout']),
       reason: `health timeout (${timeoutMs} ms) must be below the interval (${intervalMs} ms)`,
     });
-  if (errors.length > 0 || timeoutMs >= intervalMs) return undefined;
+  if (errors.length > 0 || badDuration || timeoutMs >= intervalMs) return undefined;
   const tracker = { rise: rise ?? 2, fall: fall ?? 3, intervalMs, initial: initial ?? 'unknown' };
   // Identical checks of the same target share one id, hence one schedule and one state.
   const digest = createHash('sha256')
@@ -105,10 +121,16 @@ export class CheckCollector {
 
   /** Every check collected, with the start-up grace of the `health` section. */
   result(file: ConfigFile): CompiledHealth {
-    const grace = file.health?.startupGrace ?? DEFAULT_STARTUP_GRACE_MS;
     return {
       checks: [...this.checks.values()],
-      startupGraceMs: parseDuration(grace) ?? DEFAULT_STARTUP_GRACE_MS,
+      startupGraceMs: compileDuration(
+        file.health?.startupGrace,
+        DEFAULT_STARTUP_GRACE_MS,
+        MIN_DURATION_MS.startupGrace,
+        this.at,
+        ['health', 'startupGrace'],
+        this.problems,
+      ),
     };
   }
 }

@@ -5,7 +5,6 @@ import { Value } from '@sinclair/typebox/value';
 import { nameFromText, NameError } from '../dns/name.js';
 import { readKeyFile } from '../agent/key-file.js';
 import { familyOf, isMulticastGroup, multicastProblem, splitZone } from '../agent/multicast.js';
-import { parseDuration } from '../lib/duration.js';
 import { ConfigError, type Problem } from '../lib/errors.js';
 import { parseCidr, parseHostPort } from '../lib/ip.js';
 import {
@@ -15,10 +14,11 @@ import {
   type ListenAddress,
   type ZoneSource,
 } from './compiled.js';
+import { compileDuration, MIN_DURATION_MS } from './compile-duration.js';
 import { CheckCollector } from './compile-health.js';
 import { canonicalName, compileServices, compileTopology } from './compile-services.js';
 import { ConfigSchema, type ConfigFile, type ZoneConfig } from './schema.js';
-import { parseYaml, type YamlSource } from './yaml-source.js';
+import { parseYaml, type Where, type YamlSource } from './yaml-source.js';
 
 export type { AgentsConfig, CompiledConfig, ListenAddress, ZoneSource } from './compiled.js';
 
@@ -196,8 +196,14 @@ function resolveAgents(
     key,
     previousKey,
     missedIntervals: agents.missed ?? DEFAULTS.agentsMissed,
-    maxSkewMs:
-      parseDuration(agents.maxSkew ?? DEFAULTS.agentsMaxSkewMs) ?? DEFAULTS.agentsMaxSkewMs,
+    maxSkewMs: compileDuration(
+      agents.maxSkew,
+      DEFAULTS.agentsMaxSkewMs,
+      MIN_DURATION_MS.maxSkew,
+      (path) => ({ file: source.file, line: source.lineOf(path) }),
+      ['agents', 'maxSkew'],
+      problems,
+    ),
     multicastInterface: iface,
   };
 }
@@ -233,20 +239,27 @@ function compileListen(config: ConfigFile, source: YamlSource, problems: Problem
   return listen;
 }
 
-/** Shortest `dns.tcpMessageTimeout`: a real client sends a query within one round trip. */
-const MIN_TCP_MESSAGE_TIMEOUT_MS = 100;
-
-function compileMessageTimeout(config: ConfigFile, source: YamlSource, problems: Problem[]) {
-  const text = config.dns?.tcpMessageTimeout;
-  if (text === undefined) return DEFAULTS.tcpMessageTimeoutMs;
-  const ms = parseDuration(text);
-  if (ms !== undefined && ms >= MIN_TCP_MESSAGE_TIMEOUT_MS) return ms;
-  problems.push({
-    file: source.file,
-    line: source.lineOf(['dns', 'tcpMessageTimeout']),
-    reason: `dns.tcpMessageTimeout: expected a duration of at least ${MIN_TCP_MESSAGE_TIMEOUT_MS}ms, got "${text}"`,
-  });
-  return DEFAULTS.tcpMessageTimeoutMs;
+/** The TCP timers of `dns`; neither may be 0 (that would turn it off). */
+function compileTcpTimers(config: ConfigFile, at: Where, problems: Problem[]) {
+  return {
+    // A real client sends a query within one round trip: at least 100ms.
+    tcpIdleTimeoutMs: compileDuration(
+      config.dns?.tcpIdleTimeout,
+      DEFAULTS.tcpIdleTimeoutMs,
+      MIN_DURATION_MS.tcpIdleTimeout,
+      at,
+      ['dns', 'tcpIdleTimeout'],
+      problems,
+    ),
+    tcpMessageTimeoutMs: compileDuration(
+      config.dns?.tcpMessageTimeout,
+      DEFAULTS.tcpMessageTimeoutMs,
+      MIN_DURATION_MS.tcpMessageTimeout,
+      at,
+      ['dns', 'tcpMessageTimeout'],
+      problems,
+    ),
+  };
 }
 
 /** Turns a schema-valid configuration into a {@link CompiledConfig}, collecting problems. */
@@ -275,10 +288,7 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
     },
     dns: {
       udpPayloadMax: config.dns?.udpPayloadMax ?? DEFAULTS.udpPayloadMax,
-      tcpIdleTimeoutMs:
-        parseDuration(config.dns?.tcpIdleTimeout ?? DEFAULTS.tcpIdleTimeoutMs) ??
-        DEFAULTS.tcpIdleTimeoutMs,
-      tcpMessageTimeoutMs: compileMessageTimeout(config, source, problems),
+      ...compileTcpTimers(config, where, problems),
       tcpMaxConnections: config.dns?.tcpMaxConnections ?? DEFAULTS.tcpMaxConnections,
       tcpMaxPerSource: config.dns?.tcpMaxPerSource ?? DEFAULTS.tcpMaxPerSource,
       tcpOutputLimit: config.dns?.tcpOutputLimit ?? DEFAULTS.tcpOutputLimit,

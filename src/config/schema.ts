@@ -1,10 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { DURATION_PATTERN, MAX_DURATION_MS } from '../lib/duration.js';
 
-/** A duration: milliseconds, or text like `500ms`, `10s`, `1m`. */
+/** A duration: whole milliseconds, or text like `500ms`, `10s`, `1m30s` (lib/duration.ts). */
 const Duration = Type.Union(
-  [Type.Integer({ minimum: 0 }), Type.String({ pattern: '^(\\d+(\\.\\d+)?(ms|s|m|h|d)?)+$' })],
+  [
+    Type.Integer({ minimum: 0, maximum: MAX_DURATION_MS }),
+    Type.String({ pattern: DURATION_PATTERN }),
+  ],
   {
-    description: 'milliseconds, or text such as 500ms, 10s, 1m',
+    description: `whole milliseconds, or text such as 500ms, 10s, 1m30s, 1.5h (units ms s m h d); at most ${MAX_DURATION_MS}ms`,
   },
 );
 

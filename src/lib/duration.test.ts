@@ -1,19 +1,32 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseDuration, parseDurationText, type DurationSyntax } from './duration.js';
+import {
+  checkDuration,
+  MAX_DURATION_MS,
+  parseDuration,
+  parseDurationText,
+  type DurationSyntax,
+} from './duration.js';
 
 test('parseDuration: configuration durations in milliseconds', () => {
   const cases: [string | number, number | undefined][] = [
     [0, 0],
     [1500, 1500],
-    [0.5, 0.5],
+    [0.5, undefined],
+    [2147483647, 2147483647],
+    [2147483648, undefined],
     [-1, undefined],
     [Number.NaN, undefined],
     [Infinity, undefined],
     ['0', 0],
     ['250', 250],
-    ['99999999999999999999', 1e20],
+    ['99999999999999999999', undefined],
+    ['2147483647', 2147483647],
+    ['2147483648', undefined],
+    ['24d20h31m23s647ms', 2147483647],
+    ['24d20h31m23s648ms', undefined],
+    ['30d', undefined],
     ['500ms', 500],
     ['10s', 10_000],
     ['1m30s', 90_000],
@@ -23,7 +36,9 @@ test('parseDuration: configuration durations in milliseconds', () => {
     ['0.1s0.2s', 300],
     ['1.9999ms', 2],
     ['1ms500ms', 501],
-    [' 10s ', 10_000],
+    [' 10s ', undefined],
+    ['10s5', undefined],
+    ['1.5.5s', undefined],
     ['', undefined],
     ['   ', undefined],
     ['1.5', undefined],
@@ -92,7 +107,10 @@ test('parseDurationText: a run of number-unit pieces is the sum of the pieces', 
       const want = Math.round(
         run.reduce((sum, p) => sum + Number(written(p).replace(/[a-z]+$/, '')) * ms[p.unit]!, 0),
       );
-      assert.equal(parseDuration(run.map(written).join('')), want);
+      assert.equal(
+        parseDuration(run.map(written).join('')),
+        want <= MAX_DURATION_MS ? want : undefined,
+      );
     }),
   );
   fc.assert(
@@ -102,4 +120,27 @@ test('parseDurationText: a run of number-unit pieces is the sum of the pieces', 
       assert.equal(parseDurationText(run.map(written).join(''), BIND), want);
     }),
   );
+});
+
+test('checkDuration: the value, or why it is none (not a duration, too short, too long)', () => {
+  const rows: [string | number, number, number | RegExp][] = [
+    ['10s', 100, 10_000],
+    [100, 100, 100],
+    ['100ms', 100, 100],
+    [0, 100, /^expected at least 100ms, got 0$/],
+    ['0s', 1, /^expected at least 1ms, got "0s"$/],
+    ['0.4ms', 1, /at least 1ms/],
+    [0, 0, 0],
+    ['1.5', 0, /^expected a duration \(whole milliseconds.*got "1\.5"$/],
+    ['10s5', 0, /expected a duration .*got "10s5"/],
+    [1.5, 0, /expected a duration .*got 1\.5$/],
+    ['30d', 0, /^expected at most 2147483647ms .*got "30d"$/],
+    [2 ** 31, 0, /expected at most 2147483647ms/],
+  ];
+  for (const [value, min, want] of rows) {
+    const checked = checkDuration(value, { min });
+    const label = `checkDuration(${JSON.stringify(value)}, { min: ${min} })`;
+    if (typeof want === 'number') assert.deepEqual(checked, { ms: want }, label);
+    else assert.match('problem' in checked ? checked.problem : `ms ${checked.ms}`, want, label);
+  }
 });

@@ -74,18 +74,67 @@ function unitSize(
   return Object.hasOwn(syntax.units, name) ? syntax.units[name] : undefined;
 }
 
-/** Durations in the configuration: milliseconds, units `ms s m h d`, fractions allowed. */
-const CONFIG_DURATION: DurationSyntax = {
+/**
+ * Longest configuration duration, 2^31-1 ms (about 24.8 days): a Node timer set longer fires
+ * at once, with a warning.
+ */
+export const MAX_DURATION_MS = 0x7fffffff;
+
+/**
+ * Durations in the configuration: milliseconds, units `ms s m h d`, fractions allowed. The
+ * grammar of {@link DURATION_PATTERN}; the range is {@link checkDuration}'s.
+ */
+export const CONFIG_DURATION: DurationSyntax = {
   units: { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 },
   fractions: true,
 };
 
 /**
- * Parses a duration: a number of milliseconds, or text such as `500ms`, `10s`, `1m30s`,
- * `1.5h`, `2h` (spaces around it are ignored). Returns undefined when the value is not a
- * duration.
+ * The texts {@link CONFIG_DURATION} reads, as a JSON Schema pattern (the schema's `Duration`):
+ * a whole number of milliseconds alone, or numbers (with a fraction or not) each followed by
+ * a unit. The same texts as the parser, no more: a test runs both over the same lists.
+ */
+export const DURATION_PATTERN = '^(?:\\d+|(?:\\d+(?:\\.\\d+)?(?:ms|s|m|h|d))+)$';
+
+/**
+ * Parses a configuration duration: a whole number of milliseconds, or text such as `500ms`,
+ * `10s`, `1m30s`, `1.5h`, `2h` (no spaces), from 0 to {@link MAX_DURATION_MS}. Returns
+ * undefined when the value is not such a duration.
  */
 export function parseDuration(value: string | number): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
-  return parseDurationText(value.trim(), CONFIG_DURATION);
+  const ms =
+    typeof value === 'number'
+      ? Number.isInteger(value)
+        ? value
+        : undefined
+      : parseDurationText(value, CONFIG_DURATION);
+  return ms !== undefined && ms >= 0 && ms <= MAX_DURATION_MS ? ms : undefined;
+}
+
+/** A duration read from the configuration, or why it is not one. */
+export type DurationCheck = { readonly ms: number } | { readonly problem: string };
+
+const shown = (value: string | number): string =>
+  typeof value === 'number' ? String(value) : JSON.stringify(value);
+
+/**
+ * Reads a configuration duration that must be at least `min` ms: `{ ms }`, or a `problem`
+ * saying what is wrong (not a duration, too short, too long), for a `file:line: reason`.
+ * @example checkDuration('0', { min: 100 }) // { problem: 'expected at least 100ms, got 0' }
+ */
+export function checkDuration(value: string | number, limits: { min: number }): DurationCheck {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    const read =
+      typeof value === 'number' ? value : (parseDurationText(value, CONFIG_DURATION) ?? NaN);
+    if (read > MAX_DURATION_MS)
+      return {
+        problem: `expected at most ${MAX_DURATION_MS}ms (about 24.8 days, the longest timer), got ${shown(value)}`,
+      };
+    return {
+      problem: `expected a duration (whole milliseconds, or text such as 500ms, 10s, 1m30s, 1.5h), got ${shown(value)}`,
+    };
+  }
+  if (ms < limits.min) return { problem: `expected at least ${limits.min}ms, got ${shown(value)}` };
+  return { ms };
 }
