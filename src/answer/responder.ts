@@ -2,11 +2,11 @@ import { Flag, Limits, Rcode, RRClass, RRType } from '../dns/constants.js';
 import { ParsedQuery, parseQuery, Verdict } from '../dns/query.js';
 import type { Transport } from '../dns/transport.js';
 import { MessageWriter } from '../dns/writer.js';
-import { lookup } from '../zone/lookup.js';
+import { lookup, type LookupResult, type SteeredCheck } from '../zone/lookup.js';
 import type { ZoneSet } from '../zone/zone-set.js';
 import { encodeAnswer, type EncodedAnswer } from './encoded.js';
 import { answerReply, emptyReply, recordsReply } from './reply.js';
-import { steer, steers, type SteeringDeps } from './steer.js';
+import { chaseSteered, steer, steeredCheck, steers, type SteeringDeps } from './steer.js';
 import { ExplainError, explainQuery, explanationOf, type ExplainRequest } from './explain.js';
 import type { Explanation } from '../steering/explain.js';
 import { formatAddress } from '../lib/ip.js';
@@ -70,6 +70,8 @@ export class Responder {
   ).fill(undefined);
   private readonly payload: number;
   private readonly cacheEntries: number;
+  /** Stops a lookup's CNAME chain at a steered name (see chased). */
+  private readonly steeredCheck: SteeredCheck | undefined;
 
   /** The zones this responder answers from. */
   readonly zones: ZoneSet;
@@ -83,6 +85,7 @@ export class Responder {
       options.udpPayloadMax ?? Limits.defaultUdpPayload,
     );
     this.cacheEntries = options.cacheEntries ?? 20_000;
+    this.steeredCheck = options.steering && steeredCheck(options.steering.names);
   }
 
   /**
@@ -106,6 +109,7 @@ export class Responder {
     const steered = this.options.steering?.names.get(q.key);
     if (steered && steers(steered.service, q.qtype)) return this.steer(q, msg, transport, address);
     const answer = this.answerFor(q, msg);
+    if (!isEncoded(answer)) return this.chased(q, msg, answer, transport, address);
     const payload = this.negotiated(q);
     const limit = transport === 'tcp' ? Limits.maxMessage : q.edns ? payload : Limits.minUdpPayload;
     return answerReply(q, msg, answer, limit, payload, 0);
@@ -142,6 +146,30 @@ export class Responder {
     return answerReply(q, msg, answer, limit, payload, scope);
   }
 
+  /**
+   * Answers a static answer that reached steered names (a CNAME to a service, MX or SRV
+   * targets that are services): the steered part is decided per query, so the whole is
+   * encoded per query and never cached.
+   */
+  private chased(
+    q: ParsedQuery,
+    msg: Buffer,
+    base: LookupResult,
+    transport: Transport,
+    address: string,
+  ): Buffer {
+    const chased = chaseSteered(base, this.options.steering!, q, address, this.zones);
+    for (const { service } of chased.allDown) {
+      this.stats.allDown++;
+      this.options.onAllDown?.(service.name, service.allDown.action);
+    }
+    const payload = this.negotiated(q);
+    const limit = transport === 'tcp' ? Limits.maxMessage : q.edns ? payload : Limits.minUdpPayload;
+    if (!chased.result) return emptyReply(q, msg, Rcode.SERVFAIL, 0, payload);
+    const answer = encodeAnswer(this.writer, msg.subarray(12, q.qnameEnd), chased.result);
+    return answerReply(q, msg, answer, limit, payload, chased.scope);
+  }
+
   /** Explains what this responder would answer for a steered name, on its current state. */
   explain(request: ExplainRequest): Explanation {
     if (!this.options.steering) throw new ExplainError('no steered names are configured');
@@ -170,7 +198,8 @@ export class Responder {
     }
   }
 
-  private answerFor(q: ParsedQuery, msg: Buffer): EncodedAnswer {
+  /** The cached or encoded static answer, or a lookup result that reached steered names. */
+  private answerFor(q: ParsedQuery, msg: Buffer): EncodedAnswer | LookupResult {
     const first = this.cache.get(q.key);
     for (let entry = first; entry !== undefined; entry = entry.next) {
       if (entry.qtype === q.qtype) {
@@ -179,7 +208,9 @@ export class Responder {
       }
     }
     const qname = Buffer.from(msg.subarray(12, q.qnameEnd));
-    const answer = encodeAnswer(this.writer, qname, lookup(this.zones, qname, q.key, q.qtype));
+    const result = lookup(this.zones, qname, q.key, q.qtype, this.steeredCheck);
+    if (result.chased || result.steeredTargets) return result;
+    const answer = encodeAnswer(this.writer, qname, result);
     if (!this.seenBefore(q.key)) return answer;
     const kept = detached(answer);
     let next = first;
@@ -222,6 +253,11 @@ export class Responder {
       return emptyReply(q, msg, Rcode.NOERROR, Flag.TC | Flag.AA, this.negotiated(q));
     return transferMessages(q, msg, zone);
   }
+}
+
+/** Tells an encoded answer from a lookup result still to be completed. */
+function isEncoded(answer: EncodedAnswer | LookupResult): answer is EncodedAnswer {
+  return 'body' in answer;
 }
 
 /** Slots of the cache's doorkeeper (a power of two). */

@@ -5,7 +5,7 @@ import { parseAddress, unmapAddress } from '../lib/ip.js';
 import { decide, type Decision } from '../steering/chain.js';
 import type { Service } from '../steering/service.js';
 import type { ClientInfo, Member, SelectionContext, StateView } from '../steering/types.js';
-import { lookup, type LookupResult } from '../zone/lookup.js';
+import { lookup, type LookupResult, type PlacedRRset, type SteeredCheck } from '../zone/lookup.js';
 import type { Zone } from '../zone/zone.js';
 import type { ZoneSet } from '../zone/zone-set.js';
 
@@ -212,6 +212,7 @@ export function steer(
   address: string,
   zones: ZoneSet,
   explain = false,
+  qtype = q.qtype,
 ): SteeredAnswer {
   const ctx: SelectionContext = {
     service: steered.service.name,
@@ -223,7 +224,7 @@ export function steer(
     dryRun: deps.dryRun === true,
   };
   const service = steered.service;
-  const family = service.type === 'cname' ? 0 : q.qtype === RRType.AAAA ? 6 : 4;
+  const family = service.type === 'cname' ? 0 : qtype === RRType.AAAA ? 6 : 4;
   if (family !== 0 && lacksFamily(service, family)) {
     // An IPv4-only service asked for AAAA (or the reverse): NODATA, not "all down".
     const decision: Decision = {
@@ -239,14 +240,97 @@ export function steer(
   const decision = decide(service, ctx, family);
   const scope = q.hasEcs ? Math.min(decision.scope, q.ecsSourcePrefix) : 0;
   if (decision.members.length === 0) {
-    return { result: allDownResult(steered, decision, qname, q.qtype, zones), scope, decision };
+    return { result: allDownResult(steered, decision, qname, qtype, zones), scope, decision };
   }
   if (service.type === 'address') {
-    const records = addressRecords(decision.members, q.qtype, decision.ttl);
+    const records = addressRecords(decision.members, qtype, decision.ttl);
     if (records.rdata.length > 0) return { records, result: undefined, scope, decision };
     return { result: negative(steered.zone, Rcode.NOERROR, decision.ttl), scope, decision };
   }
   const rdata = nameFromText(decision.members[0]!.target!).toString('latin1');
   const result = positive(qname, RRType.CNAME, decision.ttl, [rdata]);
-  return { result: followCname(zones, result, rdata, q.qtype), scope, decision };
+  return { result: followCname(zones, result, rdata, qtype), scope, decision };
+}
+
+/** A {@link SteeredCheck} for the lookup: is `key` a service that answers `qtype` itself? */
+export function steeredCheck(names: ReadonlyMap<string, SteeredName>): SteeredCheck {
+  return (key, qtype) => {
+    const steered = names.get(key);
+    return steered !== undefined && steers(steered.service, qtype);
+  };
+}
+
+/** A chased answer, and the services whose all-down behaviour answered a part of it. */
+export interface ChasedAnswer extends SteeredAnswer {
+  readonly allDown: readonly SteeredName[];
+}
+
+/**
+ * Completes a static answer that reached steered names ({@link LookupResult.chased},
+ * {@link LookupResult.steeredTargets}): a CNAME chain goes on with the steered answer for
+ * its last name, as if the client had asked that name (its rcode, RFC 6604); MX, SRV and
+ * NS targets get their steered addresses in the additional section. The ECS scope is
+ * the narrowest any decision needed. Decided per query: never to be cached.
+ */
+export function chaseSteered(
+  base: LookupResult,
+  deps: SteeringDeps,
+  q: ParsedQuery,
+  address: string,
+  zones: ZoneSet,
+): ChasedAnswer {
+  let result: LookupResult | undefined = base;
+  let scope = 0;
+  let decision: Decision | undefined;
+  const allDown: SteeredName[] = [];
+  const decide = (name: Buffer, qtype: number): SteeredAnswer | undefined => {
+    const steered = deps.names.get(wireKey(name));
+    if (!steered) return undefined;
+    const answer = steer(steered, deps, q, name, address, zones, false, qtype);
+    scope = Math.max(scope, answer.scope);
+    decision ??= answer.decision;
+    if (answer.decision.allDown) allDown.push(steered);
+    return answer;
+  };
+  if (base.chased) {
+    const answer = decide(base.chased, q.qtype);
+    result = answer && joined(base, base.chased, answer);
+  }
+  for (const target of result ? (base.steeredTargets ?? []) : []) {
+    for (const qtype of [RRType.A, RRType.AAAA]) {
+      const answer = decide(target, qtype);
+      if (answer) result!.additional.push(...addressesOf(target, answer));
+    }
+  }
+  decision ??= { members: [], ttl: 0, scope: 0, pool: undefined, allDown: false, steps: [] };
+  return { result, scope, decision, allDown };
+}
+
+/** The static chain of `base` followed by the steered answer for its last name. */
+function joined(base: LookupResult, name: Buffer, answer: SteeredAnswer): LookupResult | undefined {
+  const rest = answer.result;
+  if (!answer.records && !rest) return undefined; // SERVFAIL, as the name itself answers
+  return {
+    rcode: rest?.rcode ?? Rcode.NOERROR,
+    authoritative: base.authoritative,
+    answer: [...base.answer, ...(rest ? rest.answer : addressesOf(name, answer))],
+    authority: rest ? [...base.authority, ...rest.authority] : base.authority,
+    additional: [...base.additional, ...(rest?.additional ?? [])],
+    requiredAdditional: base.requiredAdditional,
+  };
+}
+
+/** The address records of a steered answer (fast-path records or fallback ones), owned by `name`. */
+function addressesOf(name: Buffer, answer: SteeredAnswer): PlacedRRset[] {
+  const records = answer.records;
+  if (records) {
+    const rdata = records.rdata.map((bytes) => bytes.toString('latin1'));
+    const rrset = { type: records.type, ttl: records.ttl, rdata };
+    return [{ owner: name, rrset, ttl: records.ttl }];
+  }
+  if (!answer.result) return [];
+  // Fallback addresses: positive() places them at the name already.
+  return answer.result.answer.filter(
+    ({ rrset }) => rrset.type === RRType.A || rrset.type === RRType.AAAA,
+  );
 }

@@ -1,4 +1,4 @@
-/** Resource record types steerdns knows by name (RFC 1035, 3596, 2782, 3403, 4034, 6844, 6891). */
+/** Resource record types steerdns knows by name (RFC 1035, 3596, 2782, 3403, 4034, 6672, 6844, 6891). */
 export const RRType = {
   A: 1,
   NS: 2,
@@ -11,6 +11,7 @@ export const RRType = {
   AAAA: 28,
   SRV: 33,
   NAPTR: 35,
+  DNAME: 39,
   OPT: 41,
   DS: 43,
   RRSIG: 46,
@@ -65,6 +66,7 @@ export const Rcode = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  YXDOMAIN: 6,
   BADVERS: 16,
 } as const;
 

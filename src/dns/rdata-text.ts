@@ -52,6 +52,7 @@ const LAYOUTS: ReadonlyMap<number, readonly Field[]> = new Map([
   [RRType.A, [f('ipv4', 'address')]],
   [RRType.NS, [f('name', 'nsdname')]],
   [RRType.CNAME, [f('name', 'cname')]],
+  [RRType.DNAME, [f('name', 'target')]],
   [
     RRType.SOA,
     [

@@ -1,3 +1,4 @@
+import { RRType } from '../dns/constants.js';
 import type { Zone, ZoneNode } from './zone.js';
 
 /**
@@ -33,6 +34,18 @@ export class ZoneSet {
       nodes: kept.get(zone.key) ?? new Map<string, ZoneNode>(),
     }));
     return new ZoneSet(zones);
+  }
+
+  /**
+   * The zone that answers `qtype` at the name with key `key`: the most specific zone
+   * containing it, except for DS at the apex of a zone whose parent zone is served too.
+   * The DS RRset belongs to the parent side of the cut (RFC 4035 3.1.4.1), so the parent
+   * answers it (its DS, or its NODATA), as Knot and BIND do.
+   */
+  answering(key: string, qtype: number): Zone | undefined {
+    const zone = this.findZone(key);
+    if (qtype !== RRType.DS || zone?.key !== key || key.length <= 1) return zone;
+    return this.findZone(key.slice(key.charCodeAt(0) + 1)) ?? zone;
   }
 
   /** The most specific zone containing the name with key `key`, or undefined. */

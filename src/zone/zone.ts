@@ -88,6 +88,8 @@ export interface Zone {
   readonly size: number;
   /** SOA serial. */
   readonly serial: number;
+  /** True when a name of the zone owns a DNAME (RFC 6672): only then do lookups look for one. */
+  readonly hasDname: boolean;
 }
 
 /** A problem found while building a zone; `position` names the record's source line. */
@@ -149,6 +151,8 @@ class ZoneBuilder {
   private readonly originKey: string;
   private lastName: Buffer | undefined;
   private lastNode: MutableNode | undefined;
+  /** Keys of the names that own a DNAME. */
+  private readonly dnames = new Set<string>();
 
   constructor(origin: Buffer) {
     this.origin = origin;
@@ -169,6 +173,7 @@ class ZoneBuilder {
       if (isSingle(rrsets)) node.rrsets = [rrsets, created];
       else node.rrsets = rrsets.length === 0 ? created : [...rrsets, created];
       if (rr.type !== RRType.A && rr.type !== RRType.AAAA) this.positions.set(created, rr.position);
+      if (rr.type === RRType.DNAME) this.dnames.add(node.key);
       return;
     }
     if (rrset.rdata === rdata || (typeof rrset.rdata !== 'string' && rrset.rdata.includes(rdata))) {
@@ -185,8 +190,9 @@ class ZoneBuilder {
       });
       rrset.ttl = Math.min(rrset.ttl, rr.ttl);
     }
-    if (rr.type === RRType.SOA || rr.type === RRType.CNAME) {
-      const what = rr.type === RRType.SOA ? 'SOA record' : 'CNAME';
+    if (rr.type === RRType.SOA || rr.type === RRType.CNAME || rr.type === RRType.DNAME) {
+      const what =
+        rr.type === RRType.SOA ? 'SOA record' : rr.type === RRType.CNAME ? 'CNAME' : 'DNAME';
       this.errors.push({
         position: rr.position,
         reason: `more than one ${what} at ${nameToText(rr.name)}`,
@@ -270,6 +276,7 @@ class ZoneBuilder {
       nodes,
       size,
       serial: soaRdata.readUInt32BE(soaRdata.length - 20),
+      hasDname: this.dnames.size > 0,
     };
     return { zone, errors: [], warnings };
   }
@@ -297,13 +304,52 @@ class ZoneBuilder {
       return cut;
     };
     return eachNode(this.nodes, (node) => {
-      if (cutOf(node) === undefined || node.cut === node) return;
+      if (this.dnames.size > 0) this.checkBelowDname(node);
+      if (cutOf(node) === undefined) return;
+      if (node.cut === node) {
+        this.checkGlue(node);
+        return;
+      }
       const occluded = rrsetsOf(node).find((r) => r.type !== RRType.A && r.type !== RRType.AAAA);
       if (occluded) {
         const reason = `${nameToText(nodeName(node))} is below a delegation; only glue addresses are used`;
         this.warnings.push({ position: this.positions.get(occluded), reason });
       }
     });
+  }
+
+  /**
+   * Warns of a delegation whose NS targets are inside the delegated zone but have no
+   * address here: without glue, a resolver cannot reach those servers (RFC 9471 2.1).
+   */
+  private checkGlue(cut: MutableNode): void {
+    const ns = rrsetOf(cut, RRType.NS)!;
+    const cutName = nodeName(cut);
+    for (const rdata of rdataOf(ns)) {
+      const target = Buffer.from(rdata, 'latin1');
+      if (!isSubdomain(target, cutName)) continue;
+      const glue = this.nodes.get(wireKey(target));
+      if (rrsetOf(glue, RRType.A) || rrsetOf(glue, RRType.AAAA)) continue;
+      const reason = `the delegation ${nameToText(cutName)} has NS ${nameToText(target)}, inside it, without a glue address (A or AAAA)`;
+      this.warnings.push({ position: this.positions.get(ns), reason });
+    }
+  }
+
+  /** Warns of data below a DNAME owner: it is never answered (RFC 6672 2.4). */
+  private checkBelowDname(node: MutableNode): void {
+    if (rrsetsOf(node).length === 0) return;
+    for (let p = 0; node.key.slice(p) !== this.originKey;) {
+      p += node.key.charCodeAt(p) + 1;
+      const owner = node.key.slice(p);
+      if (!this.dnames.has(owner)) continue;
+      // Addresses keep no position (see positions): name the first record that has one.
+      const position = rrsetsOf(node)
+        .map((rrset) => this.positions.get(rrset))
+        .find((known) => known !== undefined);
+      const reason = `${nameToText(nodeName(node))} is below the DNAME at ${nameToText(Buffer.from(owner, 'latin1'))}; it is never answered`;
+      this.warnings.push({ position, reason });
+      return;
+    }
   }
 }
 
