@@ -1,10 +1,16 @@
 #!/usr/bin/env sh
-# Installs the real DNS tools the end-to-end tests use (dig, kdig) when they are missing.
+# Installs the real tools the end-to-end tests use when they are missing: dig and kdig, and for
+# the cluster tests etcd, ip, nft, arping and ping.
 # Needs root and Debian's apt; says what is missing otherwise.
 set -eu
 missing=""
 command -v dig > /dev/null 2>&1 || missing="$missing bind9-dnsutils"
 command -v kdig > /dev/null 2>&1 || missing="$missing knot-dnsutils"
+command -v etcd > /dev/null 2>&1 || missing="$missing etcd-server"
+command -v ip > /dev/null 2>&1 || missing="$missing iproute2"
+command -v nft > /dev/null 2>&1 || missing="$missing nftables"
+command -v arping > /dev/null 2>&1 || missing="$missing iputils-arping"
+command -v ping > /dev/null 2>&1 || missing="$missing iputils-ping"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get > /dev/null 2>&1; then
   echo "ensure-test-tools: missing Debian packages:$missing (install them as root)" >&2
