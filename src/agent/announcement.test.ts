@@ -230,8 +230,8 @@ test('values at the edges of each range are accepted', () => {
     { node: 'A'.repeat(253) },
     { service: 'localhost' },
     { service: '_svc._tcp.example.org' },
-    { addresses: ['::'] },
-    { addresses: ['::ffff:192.0.2.1'] },
+    { addresses: ['::1'] },
+    { addresses: ['2001:db8::5380'] },
     { addresses: Array.from({ length: 32 }, (_, i) => `192.0.2.${i}`) },
   ];
   for (const change of cases) {

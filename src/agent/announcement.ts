@@ -13,6 +13,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SteerdnsError } from '../lib/errors.js';
+import { canonicalAddress, memberAddressProblem, parseAddress } from '../lib/ip.js';
 import { checkAnnouncement, type Announcement } from './fields.js';
 
 export type { Announcement } from './fields.js';
@@ -42,7 +43,8 @@ export type DecodeFailure =
   | 'bad-version'
   | 'bad-mac'
   | 'malformed'
-  | 'invalid-field';
+  | 'invalid-field'
+  | 'bad-address';
 
 /** The outcome of {@link decodeAnnouncement}. `detail` says which field, for logs only. */
 export type DecodeResult =
@@ -110,9 +112,28 @@ function withKindOf(version: number, body: object): object | undefined {
 }
 
 /**
+ * The announcement with its addresses in canonical form (RFC 5952), so that one address
+ * spelt two ways is one address; `bad-address` when one cannot be answered to clients
+ * (unspecified, broadcast, multicast, IPv4-mapped), `invalid-field` when two are one.
+ */
+function withMemberAddresses(a: Announcement): DecodeResult {
+  const addresses: string[] = [];
+  for (const text of a.addresses) {
+    const problem = memberAddressProblem(parseAddress(text)!);
+    if (problem !== undefined)
+      return { ok: false, reason: 'bad-address', detail: `addresses: ${text} is ${problem}` };
+    addresses.push(canonicalAddress(text)!);
+  }
+  if (new Set(addresses).size !== addresses.length)
+    return { ok: false, reason: 'invalid-field', detail: 'addresses: listed twice' };
+  return { ok: true, announcement: { ...a, addresses } };
+}
+
+/**
  * Checks and decodes one datagram. Never throws. Order of checks: size, magic, version,
  * MAC (constant time), then the body; nothing in the body is looked at before the MAC
- * verifies. A valid result still has to pass a {@link ReplayGuard}.
+ * verifies; addresses come back in canonical form. A valid result still has to pass a
+ * {@link ReplayGuard}.
  */
 export function decodeAnnouncement(bytes: Buffer, key: Buffer): DecodeResult {
   try {
@@ -143,7 +164,8 @@ export function decodeAnnouncement(bytes: Buffer, key: Buffer): DecodeResult {
       return { ok: false, reason: 'invalid-field', detail: 'kind: required in version 2' };
     }
     const checked = checkAnnouncement(fields);
-    return checked.ok ? checked : { ok: false, reason: 'invalid-field', detail: checked.detail };
+    if (!checked.ok) return { ok: false, reason: 'invalid-field', detail: checked.detail };
+    return withMemberAddresses(checked.announcement);
   } catch {
     // Nothing above should throw; a datagram must never take the listener down.
     return { ok: false, reason: 'malformed' };

@@ -3,7 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import { Rcode } from '../dns/constants.js';
 import { nameFromText, NameError, nameToText } from '../dns/name.js';
 import type { Problem } from '../lib/errors.js';
-import { parseCidr } from '../lib/ip.js';
+import { canonicalAddress, memberAddressProblem, parseAddress, parseCidr } from '../lib/ip.js';
 import { policies } from '../steering/policies/index.js';
 import type {
   CompiledAllDown,
@@ -38,10 +38,33 @@ function compileAddresses(
     ...(config.address === undefined ? [] : [config.address]),
     ...(config.addresses ?? []),
   ];
-  const bad = addresses.filter((a) => isIP(a) === 0);
-  for (const address of bad)
-    problems.push({ ...at, reason: `member ${config.name}: not an IP address: "${address}"` });
-  return bad.length > 0 ? undefined : addresses;
+  const checked = answerableAddresses(addresses, at, `member ${config.name}`, problems);
+  return checked.length === addresses.length ? checked : undefined;
+}
+
+/**
+ * The addresses that can be answered, in canonical form (RFC 5952: `2001:0db8::1` is
+ * `2001:db8::1`); a problem for each that is no address, or one clients cannot be sent to
+ * (unspecified, broadcast, multicast, IPv4-mapped), or one listed twice.
+ */
+function answerableAddresses(
+  addresses: readonly string[],
+  at: SourcePosition,
+  what: string,
+  problems: Problem[],
+): string[] {
+  const good: string[] = [];
+  for (const address of addresses) {
+    const canonical = canonicalAddress(address);
+    const problem =
+      canonical === undefined
+        ? 'not an IP address'
+        : (memberAddressProblem(parseAddress(canonical)!) ??
+          (good.includes(canonical) ? 'listed twice' : undefined));
+    if (problem === undefined) good.push(canonical!);
+    else problems.push({ ...at, reason: `${what}: ${problem}: "${address}"` });
+  }
+  return good;
 }
 
 function compileTarget(
@@ -174,10 +197,8 @@ function compileAllDown(
   if (config === 'nodata' || config === 'servfail') return { action: config };
   if (config.action === 'rcode')
     return { action: 'rcode', rcode: Rcode[config.rcode], ttl: config.ttl ?? 60 };
-  const addresses = config.addresses ?? [];
-  for (const a of addresses.filter((x) => isIP(x) === 0))
-    problems.push({ ...at, reason: `allDown: not an IP address: "${a}"` });
-  if (addresses.length === 0 && config.cname === undefined)
+  const addresses = answerableAddresses(config.addresses ?? [], at, 'allDown', problems);
+  if ((config.addresses ?? []).length === 0 && config.cname === undefined)
     problems.push({ ...at, reason: 'allDown fallback needs addresses or a cname' });
   let cname: string | undefined;
   try {

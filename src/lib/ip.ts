@@ -206,3 +206,32 @@ export function parseHostPort(
   const valid = match[1] === undefined ? isIPv4(host) : isIPv6(host);
   return port <= 65535 && valid ? { host, port } : undefined;
 }
+
+/**
+ * Why an address cannot be one that clients are sent to, or undefined when it can: the
+ * unspecified address (`0.0.0.0`, `::`), the limited broadcast `255.255.255.255`, multicast
+ * (224.0.0.0/4, ff00::/8) and IPv4-mapped IPv6 (`::ffff:a.b.c.d`: give the IPv4 address).
+ * `bytes` are 4 or 16 address bytes.
+ */
+export function memberAddressProblem(bytes: Uint8Array): string | undefined {
+  if (bytes.every((b) => b === 0)) return 'the unspecified address';
+  if (bytes.length === 4) {
+    if (bytes.every((b) => b === 255)) return 'the broadcast address';
+    if ((bytes[0]! & 0xf0) === 0xe0) return 'a multicast address';
+    return undefined;
+  }
+  if (bytes[0] === 0xff) return 'a multicast address';
+  if (isMapped(bytes)) return 'an IPv4-mapped IPv6 address (give the IPv4 address)';
+  return undefined;
+}
+
+/**
+ * An address in its one written form: IPv4 dotted, IPv6 as RFC 5952 (`2001:0db8:0:0::1` is
+ * `2001:db8::1`), so that two spellings of one address compare equal. Undefined when `text`
+ * is not an address (a zone id is not allowed here).
+ */
+export function canonicalAddress(text: string): string | undefined {
+  if (text.includes('%')) return undefined;
+  const bytes = parseAddress(text);
+  return bytes && formatAddress(bytes);
+}
