@@ -9,7 +9,15 @@ import type { Explanation } from '../steering/explain.js';
 import type { ZoneSet } from '../zone/zone-set.js';
 import { rdataOf } from '../zone/zone.js';
 import { lookup } from '../zone/lookup.js';
-import { steer, steers, type SteeredAnswer, type SteeredName, type SteeringDeps } from './steer.js';
+import {
+  chaseSteered,
+  steer,
+  steeredCheck,
+  steers,
+  type SteeredAnswer,
+  type SteeredName,
+  type SteeringDeps,
+} from './steer.js';
 
 /** A question to explain, as an operator writes it. */
 export interface ExplainRequest {
@@ -181,8 +189,22 @@ export function explainQuery(
     throw new ExplainError(`bad query: ${q.problem}`);
   const key = wireKey(name);
   const steered = deps.names.get(key);
-  if (!steered || !steers(steered.service, qtype))
+  if (!steered || !steers(steered.service, qtype)) {
+    const base = lookup(zones, name, key, qtype, steeredCheck(deps.names));
+    if (base.chased || base.steeredTargets) {
+      const answer = chaseSteered(base, deps, q, client, zones, true);
+      const via = base.chased
+        ? `a CNAME chain to the service ${nameToText(base.chased)}`
+        : `targets that are services (${base.steeredTargets!.map((t) => nameToText(t)).join(', ')})`;
+      const note = `${nameToText(name)} leads to ${via}: that part of the answer is steered`;
+      return {
+        kind: 'steered',
+        ...explanationOf(q, name, client, request.ecs, answer),
+        notes: [note],
+      };
+    }
     return staticExplanation(zones, name, key, qtype, { client, ecs: request.ecs }, steered);
+  }
   const answer = steer(steered, deps, q, name, client, zones, true);
   return { kind: 'steered', ...explanationOf(q, name, client, request.ecs, answer), notes: [] };
 }

@@ -270,7 +270,8 @@ export interface ChasedAnswer extends SteeredAnswer {
  * {@link LookupResult.steeredTargets}): a CNAME chain goes on with the steered answer for
  * its last name, as if the client had asked that name (its rcode, RFC 6604); MX, SRV and
  * NS targets get their steered addresses in the additional section. The ECS scope is
- * the narrowest any decision needed. Decided per query: never to be cached.
+ * the narrowest any decision needed; the decision is the chased name's (else the first
+ * target's). Decided per query: never to be cached. `explain` as for {@link steer}.
  */
 export function chaseSteered(
   base: LookupResult,
@@ -278,6 +279,7 @@ export function chaseSteered(
   q: ParsedQuery,
   address: string,
   zones: ZoneSet,
+  explain = false,
 ): ChasedAnswer {
   let result: LookupResult | undefined = base;
   let scope = 0;
@@ -286,7 +288,7 @@ export function chaseSteered(
   const decide = (name: Buffer, qtype: number): SteeredAnswer | undefined => {
     const steered = deps.names.get(wireKey(name));
     if (!steered) return undefined;
-    const answer = steer(steered, deps, q, name, address, zones, false, qtype);
+    const answer = steer(steered, deps, q, name, address, zones, explain, qtype);
     scope = Math.max(scope, answer.scope);
     decision ??= answer.decision;
     if (answer.decision.allDown) allDown.push(steered);
