@@ -15,7 +15,7 @@ type Path = readonly (string | number)[];
 const DEFAULT_INTERVAL_MS = 5000;
 const DEFAULT_STARTUP_GRACE_MS = 3000;
 
-function compileCheck(
+export function compileCheck(
   health: HealthConfig,
   target: { host: string; port: number | undefined },
   at: Where,

@@ -4,6 +4,7 @@
  * as JSON: `JSON.parse(JSON.stringify(compiled))` is the same configuration.
  */
 import type { AllDownAction } from '../steering/service.js';
+import type { CompiledCluster } from './compile-cluster.js';
 import type { MemberKey } from './member-key.js';
 
 /** Where something was written, for `file:line: reason`. */
@@ -193,6 +194,8 @@ export interface CompiledConfig {
   readonly services: readonly CompiledService[];
   readonly topology: CompiledTopology;
   readonly health: CompiledHealth;
+  /** The `cluster:` section; undefined: this node runs alone. */
+  readonly cluster: CompiledCluster | undefined;
 }
 
 /**

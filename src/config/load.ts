@@ -15,6 +15,7 @@ import {
   type ZoneSource,
 } from './compiled.js';
 import { compileDuration, MIN_DURATION_MS } from './compile-duration.js';
+import { compileCluster } from './compile-cluster.js';
 import { CheckCollector } from './compile-health.js';
 import { canonicalName, compileServices, compileTopology } from './compile-services.js';
 import { ConfigSchema, type ConfigFile, type ZoneConfig } from './schema.js';
@@ -299,6 +300,7 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
     services: compileServices(config, where, problems, checks),
     topology: compileTopology(config, countryDatabase, where, problems),
     health: checks.result(config),
+    cluster: compileCluster(config.cluster, source.file, where, problems),
   };
 }
 
@@ -326,6 +328,7 @@ export function zonesOnlyConfig(
     services: [],
     topology: { sites: {}, ldnsGroups: {}, rules: [], countryDatabase: undefined },
     health: { checks: [], startupGraceMs: 0 },
+    cluster: undefined,
   });
 }
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN, MAX_DURATION_MS } from '../lib/duration.js';
+import { clusterSchema } from './schema-cluster.js';
 
 /** A duration: whole milliseconds, or text like `500ms`, `10s`, `1m30s` (lib/duration.ts). */
 const Duration = Type.Union(
@@ -417,6 +418,7 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    cluster: Type.Optional(clusterSchema(Duration, HealthCheckSchema)),
     services: Type.Optional(Type.Array(ServiceConfigSchema)),
   },
   {
@@ -432,5 +434,7 @@ export type ConfigFile = Static<typeof ConfigSchema>;
 export type ZoneConfig = Static<typeof ZoneConfigSchema>;
 /** One steered name as written. */
 export type ServiceConfig = Static<typeof ServiceConfigSchema>;
+/** The `cluster:` section as written. */
+export type ClusterConfig = NonNullable<ConfigFile['cluster']>;
 /** One pool member as written. */
 export type MemberConfig = Static<typeof MemberConfigSchema>;
