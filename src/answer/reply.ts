@@ -10,7 +10,18 @@ import type { EncodedAnswer } from './encoded.js';
 /** Size of the OPT record we send for this query (0 without EDNS). */
 export function optLength(q: ParsedQuery): number {
   if (!q.edns) return 0;
-  return 11 + (q.hasEcs ? 8 + ((q.ecsSourcePrefix + 7) >> 3) : 0);
+  const cookie = q.replyCookieLength > 0 ? 4 + q.replyCookieLength : 0;
+  return 11 + (q.hasEcs ? 8 + ((q.ecsSourcePrefix + 7) >> 3) : 0) + cookie;
+}
+
+/** Writes the reply's COOKIE option (RFC 7873) at `o`, if it has one; returns the offset past it. */
+function writeCookie(out: Buffer, o: number, q: ParsedQuery): number {
+  const length = q.replyCookieLength;
+  if (length === 0) return o;
+  out.writeUInt16BE(EdnsOption.COOKIE, o);
+  out.writeUInt16BE(length, o + 2);
+  q.replyCookie.copy(out, o + 4, 0, length);
+  return o + 4 + length;
 }
 
 /** Writes the OPT record at `o` and returns the offset past it. */
@@ -29,19 +40,20 @@ export function writeOpt(
   out[o + 6] = 0;
   out[o + 7] = q.dnssecOk ? 0x80 : 0;
   out[o + 8] = 0;
-  if (!q.hasEcs) {
-    out.writeUInt16BE(0, o + 9);
-    return o + 11;
+  let end = o + 11;
+  if (q.hasEcs) {
+    const addressBytes = (q.ecsSourcePrefix + 7) >> 3;
+    out.writeUInt16BE(EdnsOption.CLIENT_SUBNET, o + 11);
+    out.writeUInt16BE(4 + addressBytes, o + 13);
+    out.writeUInt16BE(q.ecsFamily, o + 15);
+    out[o + 17] = q.ecsSourcePrefix;
+    out[o + 18] = Math.min(ecsScope, q.ecsFamily === 1 ? 32 : 128);
+    q.ecsAddress.copy(out, o + 19, 0, addressBytes);
+    end = o + 19 + addressBytes;
   }
-  const addressBytes = (q.ecsSourcePrefix + 7) >> 3;
-  out.writeUInt16BE(8 + addressBytes, o + 9);
-  out.writeUInt16BE(EdnsOption.CLIENT_SUBNET, o + 11);
-  out.writeUInt16BE(4 + addressBytes, o + 13);
-  out.writeUInt16BE(q.ecsFamily, o + 15);
-  out[o + 17] = q.ecsSourcePrefix;
-  out[o + 18] = Math.min(ecsScope, q.ecsFamily === 1 ? 32 : 128);
-  q.ecsAddress.copy(out, o + 19, 0, addressBytes);
-  return o + 19 + addressBytes;
+  end = writeCookie(out, end, q);
+  out.writeUInt16BE(end - o - 11, o + 9);
+  return end;
 }
 
 /** Flags of a reply: QR, the query's opcode, RD and CD copied (RFC 1035, RFC 6840 5.9). */

@@ -11,6 +11,7 @@ import { ExplainError, explainQuery, explanationOf, type ExplainRequest } from '
 import type { Explanation } from '../steering/explain.js';
 import { formatAddress } from '../lib/ip.js';
 import { transferMessages } from './transfer.js';
+import { Admission, type Protection } from './protection.js';
 
 /** Options of a {@link Responder}. */
 export interface ResponderOptions {
@@ -34,6 +35,8 @@ export interface ResponderOptions {
   readonly onExplain?: (explanation: Explanation) => void;
   /** Called when a service's pools all came out empty and its all-down behaviour answered. */
   readonly onAllDown?: (service: string, action: string) => void;
+  /** Cookies and UDP rate limiting (see protection.ts); none when undefined. */
+  readonly protection?: Protection | undefined;
 }
 
 /** Counters a responder keeps; read by logs and, later, metrics. */
@@ -101,6 +104,10 @@ export class Responder {
     const q = this.query;
     this.stats.queries++;
     const verdict = parseQuery(msg, q);
+    if (verdict !== Verdict.DROP && this.options.protection) {
+      const admission = this.options.protection.admit(q, transport, address);
+      if (admission !== Admission.ANSWER) return this.withheld(q, msg, admission);
+    }
     if (verdict !== Verdict.OK) return this.refuse(q, msg, verdict);
     if (q.qclass !== RRClass.IN) return emptyReply(q, msg, Rcode.REFUSED, 0, this.negotiated(q));
     if (q.qtype === RRType.OPT) return emptyReply(q, msg, Rcode.FORMERR, 0, this.negotiated(q));
@@ -183,6 +190,19 @@ export class Responder {
       : this.payload;
   }
 
+  /** The reply to a query the protections did not admit: none, TC (slip) or BADCOOKIE. */
+  private withheld(q: ParsedQuery, msg: Buffer, admission: Admission): Buffer | undefined {
+    if (admission === Admission.DROP) return undefined;
+    const rcode = admission === Admission.SLIP ? Rcode.NOERROR : BADCOOKIE;
+    return emptyReply(
+      q,
+      msg,
+      rcode,
+      admission === Admission.SLIP ? Flag.TC : 0,
+      this.negotiated(q),
+    );
+  }
+
   private refuse(q: ParsedQuery, msg: Buffer, verdict: Verdict): Buffer | undefined {
     switch (verdict) {
       case Verdict.DROP:
@@ -259,6 +279,9 @@ export class Responder {
 function isEncoded(answer: EncodedAnswer | LookupResult): answer is EncodedAnswer {
   return 'body' in answer;
 }
+
+/** BADCOOKIE, an extended RCODE (RFC 7873 8): 7 in the header, 1 in the OPT. */
+const BADCOOKIE = 23;
 
 /** Slots of the cache's doorkeeper (a power of two). */
 const DOORKEEPER_SLOTS = 4096;

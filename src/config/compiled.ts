@@ -3,6 +3,8 @@
  * data. It crosses process boundaries (primary to workers), and later etcd and the API,
  * as JSON: `JSON.parse(JSON.stringify(compiled))` is the same configuration.
  */
+import type { CookieSettings } from '../dns/cookies.js';
+import type { RateLimitSettings } from '../dns/rrl.js';
 import type { AllDownAction } from '../steering/service.js';
 import type { CompiledCluster } from './compile-cluster.js';
 import type { MemberKey } from './member-key.js';
@@ -186,6 +188,11 @@ export interface CompiledConfig {
     readonly tcpMaxConnections: number;
     readonly tcpMaxPerSource: number;
     readonly tcpOutputLimit: number;
+  };
+  /** `dns.rateLimit` and `dns.cookies`; undefined: that protection is off. */
+  readonly protection: {
+    readonly rateLimit: RateLimitSettings | undefined;
+    readonly cookies: CookieSettings | undefined;
   };
   readonly zones: readonly ZoneSource[];
   /** The operator HTTP interface; undefined when not served. */

@@ -17,6 +17,7 @@ import {
 import { compileDuration, MIN_DURATION_MS } from './compile-duration.js';
 import { compileCluster } from './compile-cluster.js';
 import { CheckCollector } from './compile-health.js';
+import { compileProtection, defaultProtection } from './compile-protection.js';
 import { canonicalName, compileServices, compileTopology } from './compile-services.js';
 import { ConfigSchema, type ConfigFile, type ZoneConfig } from './schema.js';
 import { parseYaml, type Where, type YamlSource } from './yaml-source.js';
@@ -294,6 +295,7 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
       tcpMaxPerSource: config.dns?.tcpMaxPerSource ?? DEFAULTS.tcpMaxPerSource,
       tcpOutputLimit: config.dns?.tcpOutputLimit ?? DEFAULTS.tcpOutputLimit,
     },
+    protection: compileProtection(config.dns, source.file, where, problems),
     zones,
     agents: resolveAgents(config.agents, source, problems),
     api: resolveApi(config.api, source, problems),
@@ -322,6 +324,7 @@ export function zonesOnlyConfig(
       tcpMaxPerSource: DEFAULTS.tcpMaxPerSource,
       tcpOutputLimit: DEFAULTS.tcpOutputLimit,
     },
+    protection: defaultProtection(),
     zones,
     api: undefined,
     agents: undefined,

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN, MAX_DURATION_MS } from '../lib/duration.js';
 import { clusterSchema } from './schema-cluster.js';
+import { CookiesSchema, RateLimitSchema } from './schema-protection.js';
 
 /** A duration: whole milliseconds, or text like `500ms`, `10s`, `1m30s` (lib/duration.ts). */
 const Duration = Type.Union(
@@ -83,6 +84,8 @@ export const DnsConfigSchema = Type.Object(
           'unsent reply bytes past which a TCP connection is not read until the client takes them',
       }),
     ),
+    rateLimit: Type.Optional(RateLimitSchema),
+    cookies: Type.Optional(CookiesSchema),
   },
   { additionalProperties: false },
 );

@@ -56,6 +56,14 @@ export class ParsedQuery {
   ecsSourcePrefix = 0;
   /** Client subnet address bytes, zero-padded to 4 (IPv4) or 16 (IPv6) octets. */
   readonly ecsAddress = Buffer.alloc(16);
+  /** Length of the COOKIE option (RFC 7873): 8 (client cookie only), 16-40; 0 without. */
+  cookieLength = 0;
+  /** The COOKIE option's data: client cookie, then the server cookie if any. */
+  readonly cookie = Buffer.alloc(40);
+  /** Length of the COOKIE option to put in the reply's OPT (set by cookies.ts); 0: none. */
+  replyCookieLength = 0;
+  /** The reply's COOKIE option data (client cookie and our server cookie). */
+  readonly replyCookie = Buffer.alloc(40);
   /** Why the packet was judged malformed; empty when it was not. */
   problem = '';
 
@@ -63,6 +71,8 @@ export class ParsedQuery {
     this.hasQuestion = false;
     this.edns = false;
     this.hasEcs = false;
+    this.cookieLength = 0;
+    this.replyCookieLength = 0;
     this.dnssecOk = false;
     this.ednsVersion = 0;
     this.udpPayload = 0;
@@ -178,6 +188,16 @@ function readEcs(msg: Buffer, p: number, len: number, q: ParsedQuery): Verdict {
   return Verdict.OK;
 }
 
+/** Reads a COOKIE option; malformed lengths are FORMERR (RFC 7873 5.2.2). */
+function readCookie(msg: Buffer, p: number, len: number, q: ParsedQuery): Verdict {
+  if (q.cookieLength !== 0) return fail(q, 'more than one cookie option');
+  if (len !== 8 && (len < 16 || len > 40))
+    return fail(q, `cookie option of ${len} octets (8, or 16 to 40)`);
+  msg.copy(q.cookie, 0, p, p + len);
+  q.cookieLength = len;
+  return Verdict.OK;
+}
+
 function readOpt(msg: Buffer, p: number, end: number, q: ParsedQuery): Verdict {
   if (q.edns) return fail(q, 'more than one OPT record');
   q.edns = true;
@@ -192,6 +212,9 @@ function readOpt(msg: Buffer, p: number, end: number, q: ParsedQuery): Verdict {
     if (o + 4 + len > end) return fail(q, 'EDNS option runs past the OPT record');
     if (code === EdnsOption.CLIENT_SUBNET) {
       const verdict = readEcs(msg, o + 4, len, q);
+      if (verdict !== Verdict.OK) return verdict;
+    } else if (code === EdnsOption.COOKIE) {
+      const verdict = readCookie(msg, o + 4, len, q);
       if (verdict !== Verdict.OK) return verdict;
     }
     o += 4 + len;

@@ -1,6 +1,7 @@
 import type dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { Responder } from '../answer/responder.js';
+import { Protection, sameProtection, type ProtectionStats } from '../answer/protection.js';
 import type { CompiledConfig } from '../config/compiled.js';
 import { ConnectionBudget, listenTcp, type TcpLimits, type TcpListener } from '../dns/tcp.js';
 import type { Transport } from '../dns/transport.js';
@@ -35,6 +36,7 @@ export function createResponder(
   services: LoadedServices,
   log?: Logger,
   state: () => StateView = () => services.staticState,
+  protection?: Protection,
 ): Responder {
   const acl = new Map(
     config.zones.map((zone) => [
@@ -44,6 +46,7 @@ export function createResponder(
   );
   return new Responder(zones, {
     udpPayloadMax: config.dns.udpPayloadMax,
+    protection,
     steering: {
       names: services.byKey,
       state,
@@ -89,6 +92,8 @@ export class DnsServer {
   // tcpMaxConnections and tcpMaxPerSource are this process's caps, over all its listeners.
   private readonly budget = new ConnectionBudget();
   private readonly state: () => StateView;
+  /** Cookies and rate limiting: kept across reloads that leave their settings alone. */
+  private protection: Protection;
 
   constructor(
     config: CompiledConfig,
@@ -100,7 +105,15 @@ export class DnsServer {
     this.state = state;
     this.config = config;
     this.log = log;
-    this.responder = createResponder(config, zones, services, this.log, this.state);
+    this.protection = new Protection(config.protection);
+    this.responder = createResponder(
+      config,
+      zones,
+      services,
+      this.log,
+      this.state,
+      this.protection,
+    );
   }
 
   /**
@@ -179,7 +192,23 @@ export class DnsServer {
 
   /** Answers from `zones` from now on. */
   reload(config: CompiledConfig, zones: ZoneSet, services: LoadedServices): void {
-    this.responder = createResponder(config, zones, services, this.log, this.state);
+    // New settings start new buckets (a reload that keeps them keeps the buckets); the
+    // counters go on.
+    if (!sameProtection(this.protection.settings, config.protection))
+      this.protection = new Protection(config.protection, this.protection.stats);
+    this.responder = createResponder(
+      config,
+      zones,
+      services,
+      this.log,
+      this.state,
+      this.protection,
+    );
+  }
+
+  /** Counters of the rate limiter and cookies since this process started. */
+  get protectionStats(): Readonly<ProtectionStats> {
+    return this.protection.stats;
   }
 
   /** Counters of the current responder. */
