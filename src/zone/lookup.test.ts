@@ -30,7 +30,7 @@ svc      IN CNAME gslb
 chain    IN CNAME svc
 mx       IN MX 10 gslb
 mx       IN MX 20 www
-d        IN DNAME example.net.
+d        120 IN DNAME example.net.
 self     IN DNAME example.org.
 grow     IN DNAME x.grow
 long     IN DNAME ${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.example.net.
@@ -201,8 +201,8 @@ test('DNAME: the DNAME, a CNAME synthesized with its TTL, and the lookup goes on
     {
       q: 'www.d.example.org. A',
       answer: [
-        'd.example.org. 3600 DNAME example.net.',
-        'www.d.example.org. 3600 CNAME www.example.net.',
+        'd.example.org. 120 DNAME example.net.',
+        'www.d.example.org. 120 CNAME www.example.net.',
         'www.example.net. 600 A 192.0.2.54',
       ],
     },
@@ -210,8 +210,8 @@ test('DNAME: the DNAME, a CNAME synthesized with its TTL, and the lookup goes on
       q: 'nope.d.example.org. A',
       rcode: 'NXDOMAIN',
       answer: [
-        'd.example.org. 3600 DNAME example.net.',
-        'nope.d.example.org. 3600 CNAME nope.example.net.',
+        'd.example.org. 120 DNAME example.net.',
+        'nope.d.example.org. 120 CNAME nope.example.net.',
       ],
       authority: [NET_SOA],
     },
@@ -220,8 +220,8 @@ test('DNAME: the DNAME, a CNAME synthesized with its TTL, and the lookup goes on
       q: 'a.b.d.example.org. TXT',
       rcode: 'NXDOMAIN',
       answer: [
-        'd.example.org. 3600 DNAME example.net.',
-        'a.b.d.example.org. 3600 CNAME a.b.example.net.',
+        'd.example.org. 120 DNAME example.net.',
+        'a.b.d.example.org. 120 CNAME a.b.example.net.',
       ],
       authority: [NET_SOA],
     },
@@ -229,12 +229,12 @@ test('DNAME: the DNAME, a CNAME synthesized with its TTL, and the lookup goes on
     {
       q: 'www.d.example.org. CNAME',
       answer: [
-        'd.example.org. 3600 DNAME example.net.',
-        'www.d.example.org. 3600 CNAME www.example.net.',
+        'd.example.org. 120 DNAME example.net.',
+        'www.d.example.org. 120 CNAME www.example.net.',
       ],
     },
     // The owner itself is not substituted.
-    { q: 'd.example.org. DNAME', answer: ['d.example.org. 3600 DNAME example.net.'] },
+    { q: 'd.example.org. DNAME', answer: ['d.example.org. 120 DNAME example.net.'] },
     { q: 'd.example.org. A', answer: [], authority: [ORG_SOA] },
     // Into our own zone.
     {
