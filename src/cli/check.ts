@@ -8,7 +8,11 @@ import { ConfigError, formatProblem, type Problem } from '../lib/errors.js';
 import { parseMasterFile, type ZoneRecord } from '../zone/master-file.js';
 import { assembleZone } from '../zone/zone.js';
 
-/** Output of `steerdns check`: lines for stdout and stderr, and the exit code. */
+/**
+ * Output of `steerdns check`: lines for stdout and stderr, and the exit code. Warnings (what
+ * `serve` logs at warn when it loads the files) go to stderr as `file:line: warning: reason`
+ * and do not fail the check.
+ */
 export interface CheckOutcome {
   readonly out: string[];
   readonly errors: string[];
@@ -59,17 +63,23 @@ export function assumedOrigin(
   return { apex, from: `$ORIGIN on line ${leading.line}` };
 }
 
-async function checkZoneFile(
-  file: string,
-  origin: string | undefined,
-): Promise<{ problems: Problem[]; summary: string }> {
+/** What checking one file found. */
+interface Checked {
+  readonly problems: readonly Problem[];
+  readonly warnings: readonly Problem[];
+  readonly summary: string;
+}
+
+const formatWarning = (w: Problem): string => `${w.file}:${w.line}: warning: ${w.reason}`;
+
+async function checkZoneFile(file: string, origin: string | undefined): Promise<Checked> {
   const text = await readFile(file, 'utf8');
   let assumed: AssumedOrigin;
   try {
     assumed = assumedOrigin(file, text, origin);
   } catch (error) {
     const reason = `cannot tell the zone's origin: ${(error as Error).message}`;
-    return { problems: [{ file, line: 0, reason }], summary: '' };
+    return { problems: [{ file, line: 0, reason }], warnings: [], summary: '' };
   }
   const { apex } = assumed;
   const assembly = assembleZone(apex);
@@ -92,19 +102,30 @@ async function checkZoneFile(
       reason: error.reason,
     });
   }
+  const warnings = built.warnings.map((w) => ({
+    file: w.position?.file ?? file,
+    line: w.position?.line ?? 0,
+    reason: w.reason,
+  }));
   return {
     problems,
+    warnings,
     summary: `${file}: zone ${nameToText(apex)} (origin from ${assumed.from}), ${records} records`,
   };
 }
 
-async function checkConfigFile(file: string): Promise<{ problems: Problem[]; summary: string }> {
+async function checkConfigFile(file: string): Promise<Checked> {
   try {
     const { config, loaded } = await loadAll(() => readConfig(file));
     const records = [...loaded.zones.zones.values()].reduce((sum, zone) => sum + zone.size, 0);
-    return { problems: [], summary: `${file}: ${config.zones.length} zones, ${records} records` };
+    return {
+      problems: [],
+      warnings: loaded.warnings,
+      summary: `${file}: ${config.zones.length} zones, ${records} records`,
+    };
   } catch (error) {
-    if (error instanceof ConfigError) return { problems: [...error.problems], summary: '' };
+    if (error instanceof ConfigError)
+      return { problems: [...error.problems], warnings: [], summary: '' };
     throw error;
   }
 }
@@ -122,19 +143,22 @@ export async function runCheck(args: readonly string[]): Promise<CheckOutcome> {
   });
   const out: string[] = [];
   const errors: string[] = [];
+  let failed = false;
   if (positionals.length === 0)
     return { out, errors: ['check: give at least one FILE'], exitCode: 2 };
   for (const file of positionals) {
     try {
-      const { problems, summary } = isConfigFile(file)
+      const { problems, warnings, summary } = isConfigFile(file)
         ? await checkConfigFile(file)
         : await checkZoneFile(file, values.origin);
-      errors.push(...problems.map(formatProblem));
+      errors.push(...problems.map(formatProblem), ...warnings.map(formatWarning));
       if (problems.length === 0) out.push(`${summary}: ok`);
+      else failed = true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       errors.push(`${file}: ${code ? `cannot read: ${code}` : String(error)}`);
+      failed = true;
     }
   }
-  return { out, errors, exitCode: errors.length > 0 ? 1 : 0 };
+  return { out, errors, exitCode: failed ? 1 : 0 };
 }

@@ -26,10 +26,10 @@ async function readInto(
   assembly: ZoneAssembly,
   problems: Problem[],
   slicer: Slicer,
-): Promise<void> {
+): Promise<boolean> {
   if (source.file !== undefined) {
     const file = shown(source.file);
-    let text: string | undefined;
+    let text: string;
     try {
       text = await readFile(source.file, 'utf8');
     } catch (error) {
@@ -38,16 +38,16 @@ async function readInto(
         ...source.declaredAt,
         reason: `zone ${source.origin}: cannot read ${file}: ${code}`,
       });
+      // Nothing more to say of a zone not read (no "no SOA" for records never seen).
+      return false;
     }
-    if (text !== undefined) {
-      const onRecord = (record: ZoneRecord): void => {
-        assembly.add(record);
-      };
-      const options = { file, origin, ...ttl(source), onRecord };
-      const parsed = await slicer.run(parseMasterFileSteps(text, options));
-      for (const error of parsed.errors)
-        problems.push({ file: error.file, line: error.line, reason: error.reason });
-    }
+    const onRecord = (record: ZoneRecord): void => {
+      assembly.add(record);
+    };
+    const options = { file, origin, ...ttl(source), onRecord };
+    const parsed = await slicer.run(parseMasterFileSteps(text, options));
+    for (const error of parsed.errors)
+      problems.push({ file: error.file, line: error.line, reason: error.reason });
   }
   if (source.inline) {
     const { text, file, lines } = source.inline;
@@ -62,6 +62,7 @@ async function readInto(
       problems.push({ file, line: lines[error.line - 1] ?? error.line, reason: error.reason });
     }
   }
+  return true;
 }
 
 const ttl = (source: ZoneSource): { defaultTtl?: number } =>
@@ -91,7 +92,7 @@ export async function loadZones(
     seen.add(name.toLowerCase());
     const origin = nameFromText(source.origin);
     const assembly = assembleZone(origin);
-    await readInto(source, origin, assembly, problems, slicer);
+    if (!(await readInto(source, origin, assembly, problems, slicer))) continue;
     for (const name of declaredNames) assembly.declare(name);
     const built = await slicer.run(assembly.finishSteps());
     const where = (
