@@ -96,7 +96,9 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     stops.push(() => agents.stop());
     // A primary holds only an outline of the zones: a worker explains.
     const explain = pool && ((request: ExplainRequest) => pool.explain(request));
-    const api = await startStatusConsumer(node, log, explain);
+    // With workers, each counts its own (the primary answers no query).
+    const counters = 'protectionStats' in dns ? () => dns.protectionStats() : undefined;
+    const api = await startStatusConsumer(node, log, explain, counters);
     stops.push(() => api.stop());
     const listening = (): Listening => ({
       dns: dns.bound(),

@@ -10,8 +10,19 @@ import { ExitCode, type CommandOutcome } from './outcome.js';
 
 export { formatStatus, memberStatus, type MemberStatus };
 
+/** The DNS counters a running server reports (`GET /status`, field `dns`). */
+type DnsCounters = Readonly<Record<string, number>>;
+
+/** One line of a server's rate-limiting and cookie counters, for the table output. */
+export function formatCounters(dns: DnsCounters): string {
+  const n = (key: string): number => dns[key] ?? 0;
+  return `rate limiting: ${n('rateLimitDropped')} responses dropped, ${n('rateLimitSlipped')} sent truncated (slip); cookies: ${n('cookieExempt')} responses exempt by a valid cookie, ${n('badCookies')} bad server cookies, ${n('badCookieReplies')} BADCOOKIE replies`;
+}
+
 /** Asks a running server's operator interface (`api.listen`) for its member table. */
-async function fetchStatus(server: string): Promise<MemberStatus[]> {
+async function fetchStatus(
+  server: string,
+): Promise<{ members: MemberStatus[]; dns?: DnsCounters }> {
   let reply: OperatorReply;
   try {
     reply = await askServer(server, '/status');
@@ -20,9 +31,10 @@ async function fetchStatus(server: string): Promise<MemberStatus[]> {
     throw error;
   }
   if (reply.status !== 200) throw new StatusError(`${reply.url} answered ${reply.status}`);
-  const members = (reply.body as { members?: MemberStatus[] } | undefined)?.members;
+  const body = reply.body as { members?: MemberStatus[]; dns?: DnsCounters } | undefined;
+  const members = body?.members;
   if (!Array.isArray(members)) throw new StatusError(`${reply.url}: not a steerdns status`);
-  return members;
+  return body?.dns === undefined ? { members } : { members, dns: body.dns };
 }
 
 /** The running server cannot be asked. */
@@ -34,7 +46,7 @@ export class StatusError extends Error {
 async function statusRows(
   args: readonly string[],
   log: Logger,
-): Promise<{ rows: MemberStatus[]; json: boolean }> {
+): Promise<{ rows: MemberStatus[]; json: boolean; dns?: DnsCounters }> {
   const { values } = parseArgs({
     args: [...args],
     options: {
@@ -45,7 +57,10 @@ async function statusRows(
   });
   if (values.server !== undefined) {
     if (values.config !== undefined) throw new UsageError('give either --config or --server');
-    return { rows: await fetchStatus(values.server), json: values.json };
+    const { members, dns } = await fetchStatus(values.server);
+    return dns === undefined
+      ? { rows: members, json: values.json }
+      : { rows: members, json: values.json, dns };
   }
   if (values.config === undefined)
     throw new UsageError('status needs --config FILE or --server ADDR:PORT');
@@ -90,7 +105,7 @@ export function servicesWithoutMemberUp(rows: readonly MemberStatus[]): string[]
  * line per such service on stderr).
  */
 export async function statusCommand(args: readonly string[], log: Logger): Promise<CommandOutcome> {
-  let result: { rows: MemberStatus[]; json: boolean };
+  let result: { rows: MemberStatus[]; json: boolean; dns?: DnsCounters };
   try {
     result = await statusRows(args, log);
   } catch (error) {
@@ -105,10 +120,13 @@ export async function statusCommand(args: readonly string[], log: Logger): Promi
       return { out: [], errors: error.problems.map(formatProblem), exitCode: ExitCode.failed };
     throw error;
   }
-  const { rows, json } = result;
+  const { rows, json, dns } = result;
   const down = servicesWithoutMemberUp(rows);
+  // --json stays the member rows; the counters are in the server's GET /status.
+  const table =
+    dns === undefined ? [formatStatus(rows)] : [formatStatus(rows), formatCounters(dns)];
   return {
-    out: [json ? JSON.stringify(rows, null, 2) : formatStatus(rows)],
+    out: json ? [JSON.stringify(rows, null, 2)] : table,
     errors: down.map((line) => `steerdns status: ${line}`),
     exitCode: down.length > 0 ? ExitCode.serviceDown : ExitCode.ok,
   };

@@ -5,6 +5,13 @@ import type { ListenAddress } from '../config/load.js';
 import type { Logger } from '../observability/log.js';
 import type { ExplainError, ExplainRequest, QueryExplanation } from '../answer/explain.js';
 import type { MemberStatus } from './member-status.js';
+import type { ProtectionStats } from '../answer/protection.js';
+
+/**
+ * The DNS counters of the process that serves the interface (rate limiting and cookies),
+ * or undefined when it does not answer DNS itself (a primary with workers).
+ */
+export type DnsCounters = () => Readonly<ProtectionStats> | undefined;
 
 /** What explaining a query comes to: an explanation, or the ExplainError that says why not. */
 export type ExplainOutcome = QueryExplanation | ExplainError;
@@ -74,6 +81,7 @@ function handler(
   rows: () => readonly MemberStatus[],
   explain: ExplainOnLiveState | undefined,
   log: Logger,
+  counters: DnsCounters | undefined,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     const url = new URL(request.url ?? '/', 'http://operator');
@@ -99,7 +107,7 @@ function handler(
     try {
       const answer: Answer | Promise<Answer> =
         url.pathname === '/status'
-          ? { status: 200, body: { members: rows() } }
+          ? { status: 200, body: { members: rows(), dns: counters?.() } }
           : explainAnswer(url, explain);
       if (answer instanceof Promise)
         answer.then((a) => {
@@ -115,8 +123,10 @@ function handler(
 /**
  * Serves the operator interface on `listen` (port 0: the system chooses; `listen` of the
  * result is the bound address):
- * - `GET /status`: `{ "members": [...] }`, one entry per member of every service with its
- *   state, last check result, average response time, load, connections and admin state;
+ * - `GET /status`: `{ "members": [...], "dns": {...} }`, one entry per member of every
+ *   service with its state, last check result, average response time, load, connections and
+ *   admin state; `dns`, when this process answers DNS, the counters of rate limiting and
+ *   cookies (see {@link DnsCounters});
  * - `GET /explain?name=NAME[&type=T][&client=IP][&ecs=CIDR]`: `{ "explanation": {...} }`,
  *   what the server would answer now and why; a bad or missing parameter is a 400 with
  *   `{ "error": { "code", "message" } }`; 501 when no `explain` is given.
@@ -127,8 +137,9 @@ export async function startStatusApi(
   rows: () => readonly MemberStatus[],
   log: Logger,
   explain?: ExplainOnLiveState,
+  counters?: DnsCounters,
 ): Promise<StatusApi> {
-  const server: Server = createServer(handler(rows, explain, log));
+  const server: Server = createServer(handler(rows, explain, log, counters));
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -166,11 +177,18 @@ export class StatusApiHolder {
   private readonly rows: () => readonly MemberStatus[];
   private readonly log: Logger;
   private readonly explain: ExplainOnLiveState | undefined;
+  private readonly counters: DnsCounters | undefined;
 
-  constructor(rows: () => readonly MemberStatus[], log: Logger, explain?: ExplainOnLiveState) {
+  constructor(
+    rows: () => readonly MemberStatus[],
+    log: Logger,
+    explain?: ExplainOnLiveState,
+    counters?: DnsCounters,
+  ) {
     this.rows = rows;
     this.log = log;
     this.explain = explain;
+    this.counters = counters;
   }
 
   /** The bound address, while serving. */
@@ -182,7 +200,8 @@ export class StatusApiHolder {
   async follow(listen: ListenAddress | undefined): Promise<void> {
     if (this.api && sameAddress(this.configured, listen)) return;
     // The new address is bound before the old one closes: a failed bind changes nothing.
-    const next = listen && (await startStatusApi(listen, this.rows, this.log, this.explain));
+    const next =
+      listen && (await startStatusApi(listen, this.rows, this.log, this.explain, this.counters));
     await this.close();
     this.api = next;
     this.configured = next && listen;

@@ -1,10 +1,13 @@
 import type { Logger } from '../../observability/log.js';
+import type { ProtectionStats } from '../../answer/protection.js';
 import { DnsServer, type BoundDns } from '../../server/dns-server.js';
 import type { ControlNode } from '../node.js';
 
 /** The DNS server of a process, answering from the node's current snapshot. */
 export interface DnsConsumer {
   bound(): BoundDns;
+  /** Counters of rate limiting and cookies in this process. */
+  protectionStats(): Readonly<ProtectionStats>;
   stop(): Promise<void>;
 }
 
@@ -40,6 +43,7 @@ export async function startDnsConsumer(node: ControlNode, log: Logger): Promise<
   });
   return {
     bound: () => server.bound(),
+    protectionStats: () => server.protectionStats,
     async stop() {
       unsubscribe();
       await relistening;

@@ -4,6 +4,7 @@ import type { Logger } from '../../observability/log.js';
 import { memberStatus, type MemberStatus } from '../../server/member-status.js';
 import {
   StatusApiHolder,
+  type DnsCounters,
   type ExplainOnLiveState,
   type ExplainOutcome,
 } from '../../server/status-api.js';
@@ -43,13 +44,17 @@ export interface StatusConsumer {
   stop(): Promise<void>;
 }
 
-/** Serves `GET /status` and `GET /explain` on `api.listen` while it is configured. */
+/**
+ * Serves `GET /status` and `GET /explain` on `api.listen` while it is configured; `counters`
+ * are this process's DNS counters, when it answers DNS itself.
+ */
 export async function startStatusConsumer(
   node: ControlNode,
   log: Logger,
   explain: ExplainOnLiveState | undefined = explainOn(node),
+  counters?: DnsCounters,
 ): Promise<StatusConsumer> {
-  const api = new StatusApiHolder(() => statusRows(node.snapshot()), log, explain);
+  const api = new StatusApiHolder(() => statusRows(node.snapshot()), log, explain, counters);
   await api.follow(node.snapshot().config.api?.listen);
   let following = Promise.resolve();
   const unsubscribe = node.subscribe((snapshot, change) => {
