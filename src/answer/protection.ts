@@ -58,17 +58,22 @@ export class Protection {
   private readonly limiter: RateLimiter | undefined;
   private readonly cookies: ServerCookies | undefined;
   private readonly client = new ClientAddress();
+  private readonly now: () => number;
 
-  /** `stats` carries the counters over from the protection this one replaces. */
+  /**
+   * `stats` carries the counters over from the protection this one replaces; `now` is the
+   * clock in milliseconds (read once per query that needs it; injected by tests).
+   */
   constructor(
     settings: ProtectionSettings,
     stats: ProtectionStats = noProtectionStats(),
-    clock: { readonly ms?: () => number; readonly seconds?: () => number } = {},
+    now: () => number = Date.now,
   ) {
     this.settings = settings;
     this.stats = stats;
-    this.limiter = settings.rateLimit && new RateLimiter(settings.rateLimit, clock.ms);
-    this.cookies = settings.cookies && new ServerCookies(settings.cookies, clock.seconds);
+    this.limiter = settings.rateLimit && new RateLimiter(settings.rateLimit);
+    this.cookies = settings.cookies && new ServerCookies(settings.cookies);
+    this.now = now;
   }
 
   /**
@@ -81,7 +86,9 @@ export class Protection {
     if (cookies === undefined && limiter === undefined) return Admission.ANSWER;
     if (this.client.read(address) === 0) return Admission.ANSWER;
     const bytes = this.client.view;
-    const cookie = cookies === undefined ? CookieVerdict.NONE : cookies.check(q, bytes);
+    const now = this.now();
+    const cookie =
+      cookies === undefined ? CookieVerdict.NONE : cookies.check(q, bytes, Math.floor(now / 1000));
     if (cookie === CookieVerdict.BAD) this.stats.badCookies++;
     if (transport === 'tcp') return Admission.ANSWER;
     if (cookie === CookieVerdict.VALID) {
@@ -89,7 +96,7 @@ export class Protection {
       return Admission.ANSWER;
     }
     if (limiter !== undefined) {
-      const rate = limiter.take(bytes);
+      const rate = limiter.take(bytes, now);
       if (rate === RateVerdict.DROP) {
         this.stats.rateLimitDropped++;
         return Admission.DROP;

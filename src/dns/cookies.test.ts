@@ -11,15 +11,17 @@ const NEW_SECRET = '445536bcd2513298075a5d379663c962';
 
 /** Checks the COOKIE option `hex` from `client` at `now` (seconds). */
 function check(settings: Partial<CookieSettings>, hex: string, client: string, now: number) {
-  const cookies = new ServerCookies(
-    { secret: SECRET, previousSecret: undefined, requireValid: false, ...settings },
-    () => now,
-  );
+  const cookies = new ServerCookies({
+    secret: SECRET,
+    previousSecret: undefined,
+    requireValid: false,
+    ...settings,
+  });
   const q = new ParsedQuery();
   const option = Buffer.from(hex, 'hex');
   option.copy(q.cookie);
   q.cookieLength = option.length;
-  const verdict = cookies.check(q, parseAddress(client)!);
+  const verdict = cookies.check(q, parseAddress(client)!, now);
   return { verdict, reply: q.replyCookie.subarray(0, q.replyCookieLength).toString('hex') };
 }
 

@@ -75,32 +75,25 @@ export class ServerCookies {
   private readonly key: SipKey;
   private readonly previous: SipKey | undefined;
   private readonly hash = new Uint8Array(8);
-  private readonly nowSeconds: () => number;
 
-  /** `nowSeconds` is the clock in seconds (injected by tests). */
-  constructor(
-    settings: CookieSettings,
-    nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
-  ) {
+  constructor(settings: CookieSettings) {
     this.key = sipKey(Buffer.from(settings.secret, 'hex'));
     this.previous =
       settings.previousSecret === undefined
         ? undefined
         : sipKey(Buffer.from(settings.previousSecret, 'hex'));
     this.requireValid = settings.requireValid;
-    this.nowSeconds = nowSeconds;
   }
 
   /**
    * Judges the query's COOKIE option (already checked for length by the parser) for the
    * client `address` (4 or 16 bytes) and sets the reply's cookie in `q.replyCookie`: the
    * received one when it is valid and young, else the client cookie and a fresh server
-   * cookie. Nothing is set without a COOKIE option.
+   * cookie. Nothing is set without a COOKIE option. `now` is the time in seconds since 1970.
    */
-  check(q: ParsedQuery, address: Uint8Array): CookieVerdict {
+  check(q: ParsedQuery, address: Uint8Array, now: number): CookieVerdict {
     const length = q.cookieLength;
     if (length === 0) return CookieVerdict.NONE;
-    const now = this.nowSeconds();
     const cookie = q.cookie;
     const reply = q.replyCookie;
     const made = length === 8 ? NOT_OURS : this.madeBy(cookie, length, address, now);

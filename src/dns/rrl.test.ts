@@ -16,8 +16,8 @@ const SETTINGS: RateLimitSettings = {
 /** A limiter on a clock the test moves. */
 function limiter(settings: Partial<RateLimitSettings> = {}) {
   const clock = { ms: 1_000_000 };
-  const rrl = new RateLimiter({ ...SETTINGS, ...settings }, () => clock.ms);
-  const take = (address: string) => rrl.take(parseAddress(address)!);
+  const rrl = new RateLimiter({ ...SETTINGS, ...settings });
+  const take = (address: string) => rrl.take(parseAddress(address)!, clock.ms);
   return { rrl, clock, take };
 }
 

@@ -72,10 +72,8 @@ export class RateLimiter {
   private readonly v6MaskB: number;
   private readonly exempt4: readonly Cidr[];
   private readonly exempt6: readonly Cidr[];
-  private readonly now: () => number;
 
-  /** `now` is the clock in milliseconds (injected by tests). */
-  constructor(settings: RateLimitSettings, now: () => number = Date.now) {
+  constructor(settings: RateLimitSettings) {
     let size = 1;
     while (size < settings.tableSize) size *= 2;
     this.mask = size - 1;
@@ -94,7 +92,6 @@ export class RateLimiter {
     const exempt = settings.exempt.map((text) => parseCidr(text)!);
     this.exempt4 = exempt.filter((c) => c.family === 4);
     this.exempt6 = exempt.filter((c) => c.family === 6);
-    this.now = now;
   }
 
   /** True when the address (4 or 16 bytes) is in an exempt prefix. */
@@ -104,15 +101,17 @@ export class RateLimiter {
     return false;
   }
 
-  /** Takes one response from the bucket of the address's prefix (4 or 16 bytes). */
-  take(address: Uint8Array): RateVerdict {
+  /**
+   * Takes one response from the bucket of the address's prefix (4 or 16 bytes) at `now`
+   * (milliseconds; the caller reads the clock once per query).
+   */
+  take(address: Uint8Array, now: number): RateVerdict {
     if (this.isExempt(address)) return RateVerdict.SEND;
     const v4 = address.length === 4;
     const family = v4 ? 4 : 6;
     const a = v4 ? be32(address, 0) & this.v4Mask : be32(address, 0) & this.v6MaskA;
     const b = v4 ? 0 : be32(address, 4) & this.v6MaskB;
     const slot = this.slotOf(family, a, b);
-    const now = this.now();
     let tokens: number;
     if (this.family[slot] === family && this.wordA[slot] === a && this.wordB[slot] === b) {
       const elapsed = Math.max(0, now - this.touched[slot]!);

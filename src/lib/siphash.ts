@@ -53,23 +53,24 @@ export function siphash24(
   let c: number;
   for (let block = 0; block <= blocks; block++) {
     const p = start + block * 8;
-    let ml: number;
-    let mh: number;
+    let ml = 0;
+    let mh = 0;
     if (block < blocks) {
-      ml = le32(data, p);
-      mh = le32(data, p + 4);
+      ml = data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16) | (data[p + 3]! << 24);
+      mh = data[p + 4]! | (data[p + 5]! << 8) | (data[p + 6]! << 16) | (data[p + 7]! << 24);
     } else {
       // The last word: the bytes left over, and the length's low byte on top.
-      ml = le32(data, p, end);
-      mh = (le32(data, p + 4, end) & 0x00ffffff) | ((length & 0xff) << 24);
+      for (let i = end - 1; i >= p + 4; i--) mh = (mh << 8) | data[i]!;
+      for (let i = Math.min(end, p + 4) - 1; i >= p; i--) ml = (ml << 8) | data[i]!;
+      mh |= (length & 0xff) << 24;
     }
     v3l ^= ml;
     v3h ^= mh;
     for (let round = 0; round < 2; round++) {
       // v0 += v1; v1 = rotl(v1, 13) ^ v0; v0 = rotl(v0, 32)
-      c = (v0l >>> 0) + (v1l >>> 0);
-      v0h = (v0h + v1h + (c > 0xffffffff ? 1 : 0)) | 0;
-      v0l = c | 0;
+      c = (v0l + v1l) | 0;
+      v0h = (v0h + v1h + (c >>> 0 < v0l >>> 0 ? 1 : 0)) | 0;
+      v0l = c;
       t = (v1h << 13) | (v1l >>> 19);
       v1l = ((v1l << 13) | (v1h >>> 19)) ^ v0l;
       v1h = t ^ v0h;
@@ -77,23 +78,23 @@ export function siphash24(
       v0l = v0h;
       v0h = t;
       // v2 += v3; v3 = rotl(v3, 16) ^ v2
-      c = (v2l >>> 0) + (v3l >>> 0);
-      v2h = (v2h + v3h + (c > 0xffffffff ? 1 : 0)) | 0;
-      v2l = c | 0;
+      c = (v2l + v3l) | 0;
+      v2h = (v2h + v3h + (c >>> 0 < v2l >>> 0 ? 1 : 0)) | 0;
+      v2l = c;
       t = (v3h << 16) | (v3l >>> 16);
       v3l = ((v3l << 16) | (v3h >>> 16)) ^ v2l;
       v3h = t ^ v2h;
       // v0 += v3; v3 = rotl(v3, 21) ^ v0
-      c = (v0l >>> 0) + (v3l >>> 0);
-      v0h = (v0h + v3h + (c > 0xffffffff ? 1 : 0)) | 0;
-      v0l = c | 0;
+      c = (v0l + v3l) | 0;
+      v0h = (v0h + v3h + (c >>> 0 < v0l >>> 0 ? 1 : 0)) | 0;
+      v0l = c;
       t = (v3h << 21) | (v3l >>> 11);
       v3l = ((v3l << 21) | (v3h >>> 11)) ^ v0l;
       v3h = t ^ v0h;
       // v2 += v1; v1 = rotl(v1, 17) ^ v2; v2 = rotl(v2, 32)
-      c = (v2l >>> 0) + (v1l >>> 0);
-      v2h = (v2h + v1h + (c > 0xffffffff ? 1 : 0)) | 0;
-      v2l = c | 0;
+      c = (v2l + v1l) | 0;
+      v2h = (v2h + v1h + (c >>> 0 < v2l >>> 0 ? 1 : 0)) | 0;
+      v2l = c;
       t = (v1h << 17) | (v1l >>> 15);
       v1l = ((v1l << 17) | (v1h >>> 15)) ^ v2l;
       v1h = t ^ v2h;
@@ -106,30 +107,30 @@ export function siphash24(
   }
   v2l ^= 0xff;
   for (let round = 0; round < 4; round++) {
-    c = (v0l >>> 0) + (v1l >>> 0);
-    v0h = (v0h + v1h + (c > 0xffffffff ? 1 : 0)) | 0;
-    v0l = c | 0;
+    c = (v0l + v1l) | 0;
+    v0h = (v0h + v1h + (c >>> 0 < v0l >>> 0 ? 1 : 0)) | 0;
+    v0l = c;
     t = (v1h << 13) | (v1l >>> 19);
     v1l = ((v1l << 13) | (v1h >>> 19)) ^ v0l;
     v1h = t ^ v0h;
     t = v0l;
     v0l = v0h;
     v0h = t;
-    c = (v2l >>> 0) + (v3l >>> 0);
-    v2h = (v2h + v3h + (c > 0xffffffff ? 1 : 0)) | 0;
-    v2l = c | 0;
+    c = (v2l + v3l) | 0;
+    v2h = (v2h + v3h + (c >>> 0 < v2l >>> 0 ? 1 : 0)) | 0;
+    v2l = c;
     t = (v3h << 16) | (v3l >>> 16);
     v3l = ((v3l << 16) | (v3h >>> 16)) ^ v2l;
     v3h = t ^ v2h;
-    c = (v0l >>> 0) + (v3l >>> 0);
-    v0h = (v0h + v3h + (c > 0xffffffff ? 1 : 0)) | 0;
-    v0l = c | 0;
+    c = (v0l + v3l) | 0;
+    v0h = (v0h + v3h + (c >>> 0 < v0l >>> 0 ? 1 : 0)) | 0;
+    v0l = c;
     t = (v3h << 21) | (v3l >>> 11);
     v3l = ((v3l << 21) | (v3h >>> 11)) ^ v0l;
     v3h = t ^ v0h;
-    c = (v2l >>> 0) + (v1l >>> 0);
-    v2h = (v2h + v1h + (c > 0xffffffff ? 1 : 0)) | 0;
-    v2l = c | 0;
+    c = (v2l + v1l) | 0;
+    v2h = (v2h + v1h + (c >>> 0 < v2l >>> 0 ? 1 : 0)) | 0;
+    v2l = c;
     t = (v1h << 17) | (v1l >>> 15);
     v1l = ((v1l << 17) | (v1h >>> 15)) ^ v2l;
     v1h = t ^ v2h;
