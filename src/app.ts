@@ -7,6 +7,7 @@ import { loadAll, type ConfigSource, type Loaded } from './control/load.js';
 import { configReloader } from './control/producers/config.js';
 import { startHealthProducer } from './control/producers/health.js';
 import { startAgentsProducer } from './control/producers/agents.js';
+import { startClusterProducer } from './control/producers/cluster.js';
 import { linkToPrimary, type Channel } from './control/producers/primary.js';
 import { startDnsConsumer } from './control/consumers/dns.js';
 import { startStatusConsumer, statusRows } from './control/consumers/status.js';
@@ -107,6 +108,9 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     });
     const report = listeningReporter(log);
     report(listening());
+    // Last to start, first to stop: the service address goes before the listeners do.
+    const cluster = await startClusterProducer(node, log, () => dns.bound());
+    if (cluster) stops.push(() => cluster.stop());
     const snapshot = node.snapshot();
     log.info(
       { zones: snapshot.zones.zones.size, checks: snapshot.config.health.checks.length, workers },

@@ -14,8 +14,11 @@ export type Role = 'initial' | 'active' | 'standby' | 'inop';
 export interface RoleInputs {
   /** This node's epoch while it is the elected master; undefined otherwise. */
   readonly masterEpoch: number | undefined;
-  /** The etcd session renews in time (false from its at-risk point on). */
-  readonly sessionOk: boolean;
+  /**
+   * The etcd session renews in time (false from its at-risk point on); undefined before
+   * its first lease.
+   */
+  readonly sessionOk: boolean | undefined;
   /** The node's own checks: undefined before the first round. */
   readonly checksOk: boolean | undefined;
   /** A hook failed recently (the node stays inop for a hold time). */
@@ -28,7 +31,8 @@ export function roleFor(inputs: RoleInputs): { role: Role; reason: string } {
   if (inputs.stopping) return { role: 'inop', reason: 'stopping' };
   if (inputs.hookFailed) return { role: 'inop', reason: 'a hook failed' };
   if (inputs.checksOk === false) return { role: 'inop', reason: 'own checks fail' };
-  if (!inputs.sessionOk) return { role: 'inop', reason: 'etcd session not renewed' };
+  if (inputs.sessionOk === false) return { role: 'inop', reason: 'etcd session not renewed' };
+  if (inputs.sessionOk === undefined) return { role: 'initial', reason: 'joining etcd' };
   if (inputs.checksOk === undefined) return { role: 'initial', reason: 'checks pending' };
   if (inputs.masterEpoch !== undefined) return { role: 'active', reason: 'elected master' };
   return { role: 'standby', reason: 'another node is master' };
@@ -114,6 +118,13 @@ export class RoleKeeper {
       const next = this.target;
       this.target = undefined;
       if (next.role === this.current && next.epoch === this.epoch) continue;
+      if (next.role === this.current) {
+        // A new epoch in the same role (another master elected, or this node elected again
+        // while it held the role): nothing to add, delete or run.
+        this.epoch = next.epoch;
+        this.options.onChange?.(next.role, next.epoch);
+        continue;
+      }
       await this.transition(next);
     }
   }

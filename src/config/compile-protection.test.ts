@@ -23,7 +23,8 @@ test('protection: the defaults (rate limiting and cookies on, loopback exempt)',
     slip: 2,
     ipv4Prefix: 24,
     ipv6Prefix: 56,
-    exempt: ['127.0.0.0/8', '::1/128'],
+    // Loopback, and the node's own listen address (the default 127.0.0.1:5353).
+    exempt: ['127.0.0.0/8', '::1/128', '127.0.0.1/32'],
     tableSize: 65_536,
   });
   const cookies = protection.cookies;
@@ -48,7 +49,7 @@ ${ZONES}`,
     slip: 0,
     ipv4Prefix: 32,
     ipv6Prefix: 64,
-    exempt: [],
+    exempt: ['127.0.0.1/32'],
     tableSize: 2048,
   });
   assert.deepEqual(protection.cookies, {
@@ -98,4 +99,12 @@ test('protection: bad settings are file:line problems', () => {
       },
     );
   }
+});
+
+test("protection: the node's own listen addresses are never limited (its self-query comes from them)", () => {
+  const compiled = parseConfig(
+    `listen: ['192.0.2.11:53', '0.0.0.0:5353', '[2001:db8::11]:53']\ndns:\n  rateLimit: { exempt: [] }\n${ZONES}`,
+    'own.yaml',
+  );
+  assert.deepEqual(compiled.protection.rateLimit?.exempt, ['192.0.2.11/32', '2001:db8::11/128']);
 });

@@ -73,12 +73,17 @@ function compileCookies(
   };
 }
 
-/** Compiles `dns.rateLimit` and `dns.cookies` (schema-checked already), collecting problems. */
+/**
+ * Compiles `dns.rateLimit` and `dns.cookies` (schema-checked already), collecting problems.
+ * The node's own listen addresses are never limited: its self-query (cluster) comes from
+ * them, and must not be dropped because clients of the same prefix are.
+ */
 export function compileProtection(
   dns: ConfigFile['dns'],
   file: string,
   at: Where,
   problems: Problem[],
+  ownAddresses: readonly string[] = [],
 ): CompiledConfig['protection'] {
   const limit = dns?.rateLimit;
   const exempt = limit?.exempt ?? [...RATE_LIMIT_DEFAULTS.exempt];
@@ -100,11 +105,18 @@ export function compileProtection(
             slip: limit?.slip ?? D.slip,
             ipv4Prefix: limit?.ipv4Prefix ?? D.ipv4Prefix,
             ipv6Prefix: limit?.ipv6Prefix ?? D.ipv6Prefix,
-            exempt,
+            exempt: [...exempt, ...ownExemptions(ownAddresses)],
             tableSize: limit?.tableSize ?? D.tableSize,
           },
     cookies: compileCookies(dns?.cookies, file, at, problems),
   };
+}
+
+/** `ADDR/32` (or `/128`) for every listen address that is not a wildcard. */
+function ownExemptions(addresses: readonly string[]): string[] {
+  return addresses
+    .filter((host) => host !== '0.0.0.0' && host !== '::')
+    .map((host) => `${host}/${host.includes(':') ? 128 : 32}`);
 }
 
 /** The protections with every default (`serve --zone`). */

@@ -264,6 +264,13 @@ function compileTcpTimers(config: ConfigFile, at: Where, problems: Problem[]) {
   };
 }
 
+/** The hosts of `listen` that parse (the others are reported by compileListen). */
+const listenHosts = (config: ConfigFile): string[] =>
+  (config.listen ?? [DEFAULTS.listen]).flatMap((text) => {
+    const address = parseListen(text);
+    return address ? [address.host] : [];
+  });
+
 /** Turns a schema-valid configuration into a {@link CompiledConfig}, collecting problems. */
 function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): CompiledConfig {
   const zones: ZoneSource[] = [];
@@ -295,7 +302,7 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
       tcpMaxPerSource: config.dns?.tcpMaxPerSource ?? DEFAULTS.tcpMaxPerSource,
       tcpOutputLimit: config.dns?.tcpOutputLimit ?? DEFAULTS.tcpOutputLimit,
     },
-    protection: compileProtection(config.dns, source.file, where, problems),
+    protection: compileProtection(config.dns, source.file, where, problems, listenHosts(config)),
     zones,
     agents: resolveAgents(config.agents, source, problems),
     api: resolveApi(config.api, source, problems),

@@ -6,6 +6,7 @@ import { PersistenceStores } from '../steering/persistence-store.js';
 import type { StateView } from '../steering/types.js';
 import type { ZoneSet } from '../zone/zone-set.js';
 import { NO_AGENTS, type AgentSnapshot } from '../agent/registry.js';
+import type { ClusterView } from './cluster-view.js';
 import { composeState } from './state-view.js';
 import {
   NO_OVERRIDES,
@@ -36,6 +37,8 @@ export interface NodeSnapshot {
   readonly overrides: OverridesLayer;
   /** The live state answers are decided on: configuration, agents, health, then overrides. */
   readonly state: StateView;
+  /** This node's view of its cluster; undefined when it runs alone. Not answered from. */
+  readonly cluster: ClusterView | undefined;
 }
 
 /** A change a producer publishes. `config` carries the zones this process loaded for it. */
@@ -44,7 +47,9 @@ export type NodeChange =
   | { readonly kind: 'health'; readonly states: readonly (readonly [string, TrackerState])[] }
   | { readonly kind: 'agents'; readonly agents: AgentSnapshot }
   /** Every override in force (the whole layer: operators change few, rarely). */
-  | { readonly kind: 'overrides'; readonly overrides: readonly (readonly [string, Override])[] };
+  | { readonly kind: 'overrides'; readonly overrides: readonly (readonly [string, Override])[] }
+  /** The cluster as this node sees it now (roles, epochs, nodes, its own checks). */
+  | { readonly kind: 'cluster'; readonly cluster: ClusterView };
 
 /**
  * Called with the new snapshot and the change that made it. A listener with work to do
@@ -74,7 +79,8 @@ export class ControlNode {
     this.persistence = options.persistence ?? new PersistenceStores();
     const agents = options.agents ?? NO_AGENTS;
     const services = this.build(config, zones, agents);
-    this.current = snapshotOf(0, config, zones, services, new Map(), agents, NO_OVERRIDES);
+    const layers = { health: new Map(), agents, overrides: NO_OVERRIDES, cluster: undefined };
+    this.current = snapshotOf(0, config, zones, services, layers);
   }
 
   /** The snapshot current now. */
@@ -132,31 +138,35 @@ export class ControlNode {
   }
 
   private apply(change: NodeChange): NodeSnapshot {
-    const { version, config, zones, services, health, agents, overrides } = this.current;
+    const { version, config, zones, services, health, agents } = this.current;
     const next = version + 1;
+    const layers: Layers = this.current;
     switch (change.kind) {
       case 'config': {
         const built = this.build(change.config, change.zones, agents);
         const checks = new Set(change.config.health.checks.map((check) => check.id));
         const kept = new Map([...health].filter(([id]) => checks.has(id)));
-        return snapshotOf(next, change.config, change.zones, built, kept, agents, overrides);
+        return snapshotOf(next, change.config, change.zones, built, { ...layers, health: kept });
       }
       case 'health': {
         const merged = new Map(health);
         for (const [id, state] of change.states) merged.set(id, state);
-        return snapshotOf(next, config, zones, services, merged, agents, overrides);
+        return snapshotOf(next, config, zones, services, { ...layers, health: merged });
       }
       case 'agents': {
         const rebuilt =
           change.agents.membership === agents.membership
             ? services
             : this.build(config, zones, change.agents);
-        return snapshotOf(next, config, zones, rebuilt, health, change.agents, overrides);
+        return snapshotOf(next, config, zones, rebuilt, { ...layers, agents: change.agents });
       }
       case 'overrides': {
-        const layer = new Map(change.overrides);
-        return snapshotOf(next, config, zones, services, health, agents, layer);
+        const overrides = new Map(change.overrides);
+        return snapshotOf(next, config, zones, services, { ...layers, overrides });
       }
+      case 'cluster':
+        // No answer depends on it: the state view is kept as it is.
+        return { ...this.current, version: next, cluster: change.cluster };
     }
   }
 
@@ -178,15 +188,22 @@ async function settle(work: readonly Promise<void>[]): Promise<readonly Error[]>
   );
 }
 
+/** The state layers of a snapshot, each from its producer. */
+interface Layers {
+  readonly health: HealthLayer;
+  readonly agents: AgentSnapshot;
+  readonly overrides: OverridesLayer;
+  readonly cluster: ClusterView | undefined;
+}
+
 function snapshotOf(
   version: number,
   config: CompiledConfig,
   zones: ZoneSet,
   services: LoadedServices,
-  health: HealthLayer,
-  agents: AgentSnapshot,
-  overrides: OverridesLayer,
+  layers: Layers,
 ): NodeSnapshot {
+  const { health, agents, overrides, cluster } = layers;
   const state = overriddenStateView(overrides, composeState(config, services, health, agents));
-  return { version, config, zones, services, health, agents, overrides, state };
+  return { version, config, zones, services, health, agents, overrides, state, cluster };
 }

@@ -70,9 +70,10 @@ function defaultMembers(size: 1 | 3): EtcdMemberSpec[] {
 
 /** The client endpoint of a member: a unix socket file in `dir`, or the TCP URL as it is. */
 function clientEndpoint(dir: string, spec: EtcdMemberSpec): string {
-  return spec.clientUrl.startsWith('unix://')
-    ? `unix://${join(dir, spec.clientUrl.slice('unix://'.length))}`
-    : spec.clientUrl;
+  // A member may listen on several URLs (`unix://localhost:12379,http://192.0.2.2:2379`):
+  // the test reaches it on the first.
+  const first = spec.clientUrl.split(',')[0]!;
+  return first.startsWith('unix://') ? `unix://${join(dir, first.slice('unix://'.length))}` : first;
 }
 
 /** GET /health of one member; true when it says healthy. Never rejects. */

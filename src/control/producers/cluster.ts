@@ -1,0 +1,222 @@
+import { readFileSync } from 'node:fs';
+import { linuxAddressHolder } from '../../cluster/address.js';
+import {
+  EtcdClient,
+  type EtcdClientOptions,
+  type EtcdTlsOptions,
+} from '../../cluster/etcd-client.js';
+import { LeaseSession, type SessionLease } from '../../cluster/session.js';
+import { RoleKeeper, roleFor, type Role } from '../../cluster/roles.js';
+import type { CompiledCluster } from '../../config/compile-cluster.js';
+import type { Logger } from '../../observability/log.js';
+import type { BoundDns } from '../../server/dns-server.js';
+import type { ClusterNodeView, ClusterView } from '../cluster-view.js';
+import type { ControlNode } from '../node.js';
+import { selfQueryCheck, startNodeChecks } from './node-checks.js';
+import { startCampaign, type Campaign } from './cluster-campaign.js';
+
+/** The cluster side of a node: its lease, its candidacy, its role and the service address. */
+export interface ClusterProducer {
+  /**
+   * Leaves the cluster: deletes the service addresses, resigns (another node is elected at
+   * once, not after the lease), revokes the lease, runs the inop hooks.
+   */
+  stop(): Promise<void>;
+}
+
+/** The etcd client options of the `cluster.etcd` section (files read now). */
+export function etcdOptions(cluster: CompiledCluster): EtcdClientOptions {
+  const { etcd } = cluster;
+  const tls: { -readonly [K in keyof EtcdTlsOptions]: EtcdTlsOptions[K] } = {};
+  if (etcd.ca !== undefined) tls.ca = readFileSync(etcd.ca);
+  if (etcd.cert !== undefined) tls.cert = readFileSync(etcd.cert);
+  if (etcd.key !== undefined) tls.key = readFileSync(etcd.key);
+  const password =
+    etcd.passwordFile === undefined ? undefined : readFileSync(etcd.passwordFile, 'utf8').trim();
+  return {
+    endpoints: etcd.endpoints,
+    timeoutMs: etcd.timeoutMs,
+    tls,
+    ...(etcd.username !== undefined && password !== undefined
+      ? { auth: { user: etcd.username, password } }
+      : {}),
+  };
+}
+
+/**
+ * Joins the cluster of `cluster:` (nothing without it): keeps a lease, registers the node,
+ * runs its own checks, campaigns for master while they pass, and keeps the role (seed 004)
+ * and the service addresses in step. The lease's local deadline, not etcd's expiry, decides:
+ * past its margin the addresses are deleted at once, so a new master never shares them.
+ */
+export async function startClusterProducer(
+  node: ControlNode,
+  log: Logger,
+  dns: () => BoundDns,
+): Promise<ClusterProducer | undefined> {
+  const { config } = node.snapshot();
+  const cluster = config.cluster;
+  if (cluster === undefined) return undefined;
+  const clusterLog = log.child({ cluster: cluster.name, node: cluster.node });
+  const client = new EtcdClient(etcdOptions(cluster));
+  const session = new LeaseSession({
+    client,
+    ttlSeconds: cluster.leaseTtlSeconds,
+    marginMs: cluster.marginMs,
+    logger: clusterLog,
+  });
+  const state = new ClusterState();
+  const keeper = new RoleKeeper({
+    node: cluster.node,
+    addresses: cluster.addresses,
+    holder: linuxAddressHolder(),
+    hooks: cluster.hooks,
+    hookTimeoutMs: cluster.hookTimeoutMs,
+    log: clusterLog,
+    onChange: () => {
+      publish();
+    },
+    onHookFailure: () => {
+      state.hookFailedUntil = Date.now() + cluster.inopHoldMs;
+      setTimeout(evaluate, cluster.inopHoldMs + 1).unref();
+    },
+  });
+  const origin = config.zones[0]?.origin;
+  const listener = dns().udp[0];
+  const selfQuery =
+    cluster.selfQuery && origin !== undefined && listener !== undefined
+      ? selfQueryCheck(origin, listener)
+      : undefined;
+  const checks = startNodeChecks(
+    [...(selfQuery ? [selfQuery] : []), ...cluster.checks],
+    clusterLog,
+    () => {
+      evaluate();
+    },
+  );
+  const campaign: Campaign = startCampaign({
+    client,
+    cluster,
+    log: clusterLog,
+    registration: () => ({
+      name: cluster.node,
+      role: keeper.role,
+      epoch: state.epoch,
+      updatedAt: Date.now(),
+      dns: dns().udp,
+    }),
+    onLeader: (epoch) => {
+      state.masterEpoch = epoch;
+      state.epoch = epoch;
+      evaluate();
+    },
+    onFollower: (master, epoch) => {
+      state.masterEpoch = undefined;
+      state.master = master;
+      state.epoch = epoch;
+      evaluate();
+    },
+    onNodes: (nodes) => {
+      state.nodes = nodes;
+      publish();
+    },
+  });
+
+  function evaluate(): void {
+    const checksOk = checks.ok();
+    const { role, reason } = roleFor({
+      masterEpoch: state.masterEpoch,
+      sessionOk: state.session === 'joining' ? undefined : state.session === 'ok',
+      checksOk: checks.states().length === 0 ? true : checksOk,
+      hookFailed: Date.now() < state.hookFailedUntil,
+      stopping: state.stopping,
+    });
+    // Only a node that could serve as master stands for it.
+    const lease = session.lease;
+    if ((role === 'inop' || role === 'initial') && state.masterEpoch !== undefined) {
+      state.masterEpoch = undefined;
+    }
+    if (role === 'inop' || role === 'initial' || lease === undefined) campaign.withdraw();
+    else campaign.stand(lease);
+    void keeper.set(role, role === 'active' ? (state.masterEpoch ?? 0) : state.epoch, reason);
+    publish();
+  }
+
+  function publish(): void {
+    const view: ClusterView = {
+      cluster: cluster!.name,
+      node: cluster!.node,
+      role: keeper.role,
+      epoch: state.epoch,
+      master: state.masterEpoch !== undefined ? cluster!.node : state.master,
+      holding: keeper.holding,
+      addresses: cluster!.addresses.map((a) => `${a.address}/${a.prefixLength}`),
+      session: state.session,
+      renewedAt: state.renewedAt,
+      etcdEndpoint: client.currentEndpoint,
+      nodes: state.nodes,
+      checks: checks.states(),
+    };
+    void node.publish({ kind: 'cluster', cluster: view });
+    campaign.refresh();
+  }
+
+  const renewed = (lease: SessionLease): void => {
+    state.renewedAt = Date.now();
+    if (state.session !== 'ok') {
+      if (state.session === 'lost') clusterLog.info({ lease: lease.id }, 'etcd session restored');
+      state.session = 'ok';
+      evaluate();
+    }
+  };
+  session.on('granted', (lease) => {
+    state.renewedAt = Date.now();
+    state.session = 'ok';
+    clusterLog.info({ lease: lease.id, ttl: lease.grantedTtl }, 'etcd session started');
+    evaluate();
+  });
+  session.on('renewed', renewed);
+  session.on('at-risk', () => {
+    state.session = 'at-risk';
+    state.masterEpoch = undefined;
+    void keeper.release('the lease was not renewed in time');
+    evaluate();
+  });
+  session.on('lost', (_lease, reason) => {
+    if (state.session !== 'lost') clusterLog.error({ reason }, 'etcd session lost; retrying');
+    state.session = 'lost';
+    state.masterEpoch = undefined;
+    void keeper.release('the lease is lost');
+    evaluate();
+  });
+
+  await keeper.start();
+  session.start();
+  evaluate();
+
+  return {
+    async stop() {
+      state.stopping = true;
+      await keeper.release('stopping');
+      await campaign.stop();
+      evaluate();
+      await keeper.set('inop', state.epoch, 'stopping');
+      await checks.stop();
+      await session.close();
+    },
+  };
+}
+
+/** What the producer knows, changed by its event handlers. */
+class ClusterState {
+  session: 'joining' | 'ok' | 'at-risk' | 'lost' = 'joining';
+  masterEpoch: number | undefined;
+  master: string | undefined;
+  epoch = 0;
+  renewedAt: number | undefined;
+  hookFailedUntil = 0;
+  stopping = false;
+  nodes: readonly ClusterNodeView[] = [];
+}
+
+export type { Role };
