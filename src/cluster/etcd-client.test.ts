@@ -268,6 +268,45 @@ describe('EtcdClient when etcd fails', () => {
     etcd.resume('a');
   });
 
+  it('authenticates with user and password, and again when etcd forgot the token (restart)', async (t) => {
+    const etcd = await startEtcd();
+    const endpoint = etcd.endpoints[0]!;
+    const client = new EtcdClient({
+      endpoints: etcd.endpoints,
+      auth: { user: 'root', password: 'pw' },
+    });
+    const anonymous = new EtcdClient({ endpoints: etcd.endpoints });
+    t.after(async () => {
+      client.close();
+      anonymous.close();
+      await etcd.remove();
+    });
+    await post(endpoint, '/v3/auth/user/add', { name: 'root', password: 'pw' });
+    await post(endpoint, '/v3/auth/role/add', { name: 'root' });
+    await post(endpoint, '/v3/auth/user/grant', { user: 'root', role: 'root' });
+    await post(endpoint, '/v3/auth/enable', {});
+    await assert.rejects(
+      anonymous.put('a', '1'),
+      /etcd kv\/put at .*: etcdserver: user name is empty/,
+    );
+    await client.put('a', '1');
+    assert.equal((await client.range('a')).kvs[0]?.value, '1');
+    await etcd.stop('a');
+    await etcd.start('a'); // simple tokens live in memory: the old one is now invalid
+    assert.equal((await client.range('a')).kvs[0]?.value, '1');
+    const wrong = new EtcdClient({
+      endpoints: etcd.endpoints,
+      auth: { user: 'root', password: 'no' },
+    });
+    t.after(() => {
+      wrong.close();
+    });
+    await assert.rejects(
+      wrong.range('a'),
+      /etcd auth\/authenticate at .*: etcdserver: authentication failed/,
+    );
+  });
+
   it('fails over to the next endpoint when the first member is down (3 members)', async (t) => {
     const etcd = await startEtcd({ size: 3 });
     const client = new EtcdClient({ endpoints: etcd.endpoints, timeoutMs: 500 });
@@ -293,21 +332,29 @@ describe('EtcdClient when etcd fails', () => {
   });
 });
 
-/** Compacts the store up to `revision` (a test-only call, with node:http). */
-async function fetchCompact(endpoint: string, revision: number): Promise<void> {
+/** One raw gateway call (test-only: compaction, auth setup), with node:http. */
+async function post(endpoint: string, path: string, body: object, token?: string): Promise<string> {
   const { request } = await import('node:http');
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
+    const headers: Record<string, string> = token === undefined ? {} : { authorization: token };
     const req = request(
-      { socketPath: endpoint.slice('unix://'.length), method: 'POST', path: '/v3/kv/compaction' },
+      { socketPath: endpoint.slice('unix://'.length), method: 'POST', path, headers },
       (res) => {
-        res.resume();
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
         res.on('end', () => {
-          if (res.statusCode === 200) resolve();
-          else reject(new Error(`HTTP ${res.statusCode}`));
+          if (res.statusCode === 200) resolve(text);
+          else reject(new Error(`${path}: HTTP ${res.statusCode} ${text}`));
         });
       },
     );
     req.on('error', reject);
-    req.end(JSON.stringify({ revision: String(revision), physical: true }));
+    req.end(JSON.stringify(body));
   });
+}
+
+/** Compacts the store up to `revision`. */
+async function fetchCompact(endpoint: string, revision: number): Promise<void> {
+  await post(endpoint, '/v3/kv/compaction', { revision: String(revision), physical: true });
 }
