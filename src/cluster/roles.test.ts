@@ -91,7 +91,7 @@ describe('RoleKeeper', () => {
     assert.equal(keeper.holding, true);
     await keeper.set('standby', 5, 'another node is master');
     assert.equal(keeper.holding, false);
-    assert.deepEqual(calls, ['add', 'role active', 'remove', 'role standby']);
+    assert.deepEqual(calls, ['remove', 'add', 'role active', 'remove', 'role standby']);
     const lines = (await readFile(trace, 'utf8')).trim().split('\n');
     assert.deepEqual(lines, [
       'initial>initial initial initial 0 n1 192.0.2.53/24',

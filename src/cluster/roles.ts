@@ -100,8 +100,12 @@ export class RoleKeeper {
     return this.running;
   }
 
-  /** Runs the `initial` hooks (at start, before the first real role). */
+  /**
+   * Deletes the service addresses (a node that starts holds nothing: a previous run killed
+   * with SIGKILL may have left them), then runs the `initial` hooks.
+   */
   async start(): Promise<void> {
+    await this.removeAddresses();
     await this.runHooksFor({ role: 'initial', epoch: 0, reason: 'starting' }, 'initial');
   }
 
