@@ -77,25 +77,43 @@ function clientEndpoint(dir: string, spec: EtcdMemberSpec): string {
 }
 
 /** GET /health of one member; true when it says healthy. Never rejects. */
-function healthy(endpoint: string): Promise<boolean> {
+async function healthy(endpoint: string): Promise<boolean> {
+  const answer = await call(endpoint, 'GET', '/health');
+  return answer?.status === 200 && answer.body.includes('"true"');
+}
+
+/** The raft leader and term a member reports (`leader/term`), or undefined. Never rejects. */
+async function leaderSeen(endpoint: string): Promise<string | undefined> {
+  const answer = await call(endpoint, 'POST', '/v3/maintenance/status');
+  if (answer?.status !== 200) return undefined;
+  const status = JSON.parse(answer.body) as { leader?: string; raftTerm?: string };
+  return status.leader === undefined ? undefined : `${status.leader}/${status.raftTerm}`;
+}
+
+/** One request to a member with a 1 s deadline; undefined on any failure. */
+function call(
+  endpoint: string,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: string } | undefined> {
   return new Promise((resolve) => {
     const target = endpoint.startsWith('unix://')
       ? { socketPath: endpoint.slice('unix://'.length) }
       : { host: new URL(endpoint).hostname, port: Number(new URL(endpoint).port) };
-    const req = request({ ...target, path: '/health', method: 'GET', agent: false, timeout: 1000 });
+    const req = request({ ...target, path, method, agent: false, timeout: 1000 });
     req.on('timeout', () => req.destroy());
     req.on('error', () => {
-      resolve(false);
+      resolve(undefined);
     });
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => {
-        resolve(res.statusCode === 200 && body.includes('"true"'));
+        resolve({ status: res.statusCode ?? 0, body });
       });
       res.on('error', () => {
-        resolve(false);
+        resolve(undefined);
       });
     });
     req.end();
@@ -163,6 +181,24 @@ export async function startEtcd(options: EtcdClusterOptions = {}): Promise<EtcdC
     }
   };
 
+  // Members can be healthy while the first raft election settles (a second leader change
+  // follows the first now and then): wait until all report one leader and term, twice.
+  const waitStable = async (): Promise<void> => {
+    const deadline = Date.now() + readyTimeoutMs;
+    let previous: string | undefined;
+    for (;;) {
+      const seen = await Promise.all(specs.map((spec) => leaderSeen(clientEndpoint(dir, spec))));
+      const agreed = seen.every((s) => s !== undefined && s === seen[0]) ? seen[0] : undefined;
+      if (agreed !== undefined && agreed === previous) return;
+      previous = agreed;
+      if (Date.now() > deadline)
+        throw new Error(
+          `etcd helper: no stable leader within ${readyTimeoutMs} ms: ${seen.join(', ')}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+
   const signal = (member: string, name: NodeJS.Signals): void => {
     const child = children.get(member);
     if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null)
@@ -221,6 +257,7 @@ export async function startEtcd(options: EtcdClusterOptions = {}): Promise<EtcdC
   try {
     for (const spec of specs) await launch(spec);
     await waitHealthy(specs.map((s) => s.name));
+    if (specs.length > 1) await waitStable();
   } catch (error) {
     await cluster.remove();
     throw error;
