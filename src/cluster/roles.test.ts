@@ -9,6 +9,7 @@ import { RoleKeeper, roleFor, type RoleInputs } from './roles.js';
 
 const ok: RoleInputs = {
   masterEpoch: undefined,
+  followedEpoch: 4,
   sessionOk: true,
   checksOk: true,
   hookFailed: false,
@@ -20,6 +21,8 @@ describe('roleFor', () => {
     assert.equal(roleFor({ ...ok, masterEpoch: 7 }).role, 'active');
     assert.equal(roleFor(ok).role, 'standby');
     assert.equal(roleFor({ ...ok, checksOk: undefined }).role, 'initial');
+    assert.equal(roleFor({ ...ok, followedEpoch: 0 }).role, 'initial');
+    assert.equal(roleFor({ ...ok, sessionOk: undefined }).role, 'initial');
     assert.equal(roleFor({ ...ok, masterEpoch: 7, checksOk: false }).role, 'inop');
     assert.equal(roleFor({ ...ok, masterEpoch: 7, sessionOk: false }).role, 'inop');
     assert.equal(roleFor({ ...ok, masterEpoch: 7, hookFailed: true }).role, 'inop');

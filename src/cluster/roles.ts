@@ -10,10 +10,15 @@ import { runHooks, type HookOutcome, type RoleHooks } from './hooks.js';
  */
 export type Role = 'initial' | 'active' | 'standby' | 'inop';
 
+/** The reason of `initial` for a node ready to serve that waits for the election. */
+export const NO_MASTER = 'no master known yet';
+
 /** What a node's role follows from. */
 export interface RoleInputs {
   /** This node's epoch while it is the elected master; undefined otherwise. */
   readonly masterEpoch: number | undefined;
+  /** The epoch of the master the node follows; 0 while it knows of none. */
+  readonly followedEpoch: number;
   /**
    * The etcd session renews in time (false from its at-risk point on); undefined before
    * its first lease.
@@ -35,6 +40,7 @@ export function roleFor(inputs: RoleInputs): { role: Role; reason: string } {
   if (inputs.sessionOk === undefined) return { role: 'initial', reason: 'joining etcd' };
   if (inputs.checksOk === undefined) return { role: 'initial', reason: 'checks pending' };
   if (inputs.masterEpoch !== undefined) return { role: 'active', reason: 'elected master' };
+  if (inputs.followedEpoch === 0) return { role: 'initial', reason: NO_MASTER };
   return { role: 'standby', reason: 'another node is master' };
 }
 

@@ -6,7 +6,7 @@ import {
   type EtcdTlsOptions,
 } from '../../cluster/etcd-client.js';
 import { LeaseSession, type SessionLease } from '../../cluster/session.js';
-import { RoleKeeper, roleFor, type Role } from '../../cluster/roles.js';
+import { NO_MASTER, RoleKeeper, roleFor, type Role } from '../../cluster/roles.js';
 import type { CompiledCluster } from '../../config/compile-cluster.js';
 import type { Logger } from '../../observability/log.js';
 import type { BoundDns } from '../../server/dns-server.js';
@@ -96,15 +96,10 @@ export async function startClusterProducer(
   );
   const campaign: Campaign = startCampaign({
     client,
+    session,
     cluster,
     log: clusterLog,
-    registration: () => ({
-      name: cluster.node,
-      role: keeper.role,
-      epoch: state.epoch,
-      updatedAt: Date.now(),
-      dns: dns().udp,
-    }),
+    registration: () => ({ role: keeper.role, epoch: state.epoch, dns: dns().udp }),
     onLeader: (epoch) => {
       state.masterEpoch = epoch;
       state.epoch = epoch;
@@ -126,18 +121,22 @@ export async function startClusterProducer(
     const checksOk = checks.ok();
     const { role, reason } = roleFor({
       masterEpoch: state.masterEpoch,
+      followedEpoch: state.epoch,
       sessionOk: state.session === 'joining' ? undefined : state.session === 'ok',
       checksOk: checks.states().length === 0 ? true : checksOk,
       hookFailed: Date.now() < state.hookFailedUntil,
       stopping: state.stopping,
     });
     // Only a node that could serve as master stands for it.
-    const lease = session.lease;
-    if ((role === 'inop' || role === 'initial') && state.masterEpoch !== undefined) {
-      state.masterEpoch = undefined;
-    }
-    if (role === 'inop' || role === 'initial' || lease === undefined) campaign.withdraw();
-    else campaign.stand(lease);
+    // A node stands for master while it could serve as one: lease renewed, checks up (it
+    // is `initial` until it knows the election's outcome, and stands meanwhile).
+    const eligible =
+      session.lease !== undefined &&
+      role !== 'inop' &&
+      (role !== 'initial' || reason === NO_MASTER);
+    if (!eligible) state.masterEpoch = undefined;
+    if (eligible) campaign.stand();
+    else campaign.withdraw();
     void keeper.set(role, role === 'active' ? (state.masterEpoch ?? 0) : state.epoch, reason);
     publish();
   }
