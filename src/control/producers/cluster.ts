@@ -17,6 +17,14 @@ import { startCampaign, type Campaign } from './cluster-campaign.js';
 
 /** The cluster side of a node: its lease, its candidacy, its role and the service address. */
 export interface ClusterProducer {
+  /** The etcd client: the other cluster features keep their keys under `cluster.prefix`. */
+  readonly client: EtcdClient;
+  /** This node's lease session (keys that must go with the node live under its lease). */
+  readonly session: LeaseSession;
+  /** The registered nodes now (this one included). */
+  nodes(): readonly ClusterNodeView[];
+  /** Calls `listener` whenever the registered nodes change; returns the unsubscribe. */
+  onNodes(listener: (nodes: readonly ClusterNodeView[]) => void): () => void;
   /**
    * Leaves the cluster: deletes the service addresses, resigns (another node is elected at
    * once, not after the lease), revokes the lease, runs the inop hooks.
@@ -94,6 +102,7 @@ export async function startClusterProducer(
       evaluate();
     },
   );
+  const nodeListeners = new Set<(nodes: readonly ClusterNodeView[]) => void>();
   const campaign: Campaign = startCampaign({
     client,
     session,
@@ -114,6 +123,7 @@ export async function startClusterProducer(
     onNodes: (nodes) => {
       state.nodes = nodes;
       publish();
+      for (const listener of nodeListeners) listener(nodes);
     },
   });
 
@@ -194,6 +204,13 @@ export async function startClusterProducer(
   evaluate();
 
   return {
+    client,
+    session,
+    nodes: () => state.nodes,
+    onNodes(listener) {
+      nodeListeners.add(listener);
+      return () => nodeListeners.delete(listener);
+    },
     async stop() {
       state.stopping = true;
       await keeper.release('stopping');
