@@ -8,6 +8,7 @@ import { configReloader } from './control/producers/config.js';
 import { startHealthProducer } from './control/producers/health.js';
 import { startAgentsProducer } from './control/producers/agents.js';
 import { startClusterProducer } from './control/producers/cluster.js';
+import { startClusterHealth } from './control/producers/cluster-health.js';
 import { linkToPrimary, type Channel } from './control/producers/primary.js';
 import { startDnsConsumer } from './control/consumers/dns.js';
 import { startStatusConsumer, statusRows } from './control/consumers/status.js';
@@ -110,7 +111,11 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     report(listening());
     // Last to start, first to stop: the service address goes before the listeners do.
     const cluster = await startClusterProducer(node, log, () => dns.bound());
-    if (cluster) stops.push(() => cluster.stop());
+    if (cluster) {
+      stops.push(() => cluster.stop());
+      const shared = startClusterHealth(node, cluster, health, log);
+      stops.push(() => shared.stop());
+    }
     const snapshot = node.snapshot();
     log.info(
       { zones: snapshot.zones.zones.size, checks: snapshot.config.health.checks.length, workers },

@@ -14,6 +14,12 @@ const BATCH_MS = 50;
 export interface HealthProducer {
   /** Resolves once every check has a first result, or after `graceMs` (default: the start-up grace). */
   firstRound(graceMs?: number): Promise<void>;
+  /**
+   * Runs only the checks `owns` says this node owns (in a cluster, each check has one
+   * owner; the others' results arrive from it); undefined: every check. A check that
+   * stays keeps its state and schedule.
+   */
+  setOwnership(owns: ((checkId: string) => boolean) | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -29,7 +35,10 @@ export function checkSpec(check: CompiledCheck): CheckSpec {
   };
 }
 
-const specsOf = (config: CompiledConfig): CheckSpec[] => config.health.checks.map(checkSpec);
+const specsOf = (config: CompiledConfig, owns: (checkId: string) => boolean): CheckSpec[] =>
+  config.health.checks.filter((check) => owns(check.id)).map(checkSpec);
+
+const everyCheck = (): boolean => true;
 
 /**
  * Runs the checks of the node's configuration (following reloads: a check that stays
@@ -67,9 +76,10 @@ export function startHealthProducer(
       else timer ??= setTimeout(flush, BATCH_MS);
     },
   });
+  let owns: (checkId: string) => boolean = everyCheck;
   // A new check starts in its configured initial state, before any result.
   const follow = (config: CompiledConfig): void => {
-    board.setChecks(specsOf(config));
+    board.setChecks(specsOf(config, owns));
     const known = node.snapshot().health;
     for (const entry of board.entries())
       if (!known.has(entry.id) && !pending.has(entry.id)) pending.set(entry.id, entry.state);
@@ -83,6 +93,10 @@ export function startHealthProducer(
     async firstRound(graceMs = node.snapshot().config.health.startupGraceMs) {
       await board.firstRound(graceMs);
       flush();
+    },
+    setOwnership(next) {
+      owns = next ?? everyCheck;
+      follow(node.snapshot().config);
     },
     async stop() {
       unsubscribe();
