@@ -58,6 +58,7 @@ describe('LeaseSession on real etcd', () => {
 
   it('fires at-risk while etcd still holds the lease (seen from another member)', async (t) => {
     const etcd = await startEtcd({ size: 3 });
+    t.after(() => etcd.remove()); // first: whatever fails below, the cluster goes
     // The session talks to a follower, so that pausing it does not start an etcd election.
     const statuses = await Promise.all(
       etcd.endpoints.map(async (endpoint) => {
@@ -80,7 +81,6 @@ describe('LeaseSession on real etcd', () => {
       await session.close();
       client.close();
       observer.close();
-      await etcd.remove();
     });
     const granted = next(session, 'granted', 5000);
     session.start();
