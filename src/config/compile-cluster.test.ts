@@ -117,3 +117,14 @@ test('a cluster without a node name or etcd endpoints is refused by the schema',
     problems.join('\n'),
   );
 });
+
+test('the three-node example (examples/cluster) compiles: one node name each, one service address', async () => {
+  const { readConfig } = await import('./load.js');
+  for (const node of ['n1', 'n2', 'n3']) {
+    const compiled = await readConfig(join('examples', 'cluster', `${node}.yaml`));
+    assert.equal(compiled.cluster?.node, node);
+    assert.deepEqual(compiled.cluster.addresses, [
+      { address: '192.0.2.53', prefixLength: 24, interface: 'eth0' },
+    ]);
+  }
+});
