@@ -14,6 +14,8 @@ export interface NodeStatus {
   readonly role: string;
   /** The epoch it acts under (the leader's), when it knows one. */
   readonly epoch?: number;
+  /** Where it takes its peers' persistence entries (`ADDR:PORT`), when it shares them. */
+  readonly replication?: string;
   /** When this value was written (ISO 8601). */
   readonly updatedAt: string;
 }
@@ -50,7 +52,7 @@ export function parseMember(kv: KeyValue): Member | undefined {
     return undefined;
   }
   if (!isObject(value)) return undefined;
-  const { name, addresses, role, epoch, updatedAt } = value;
+  const { name, addresses, role, epoch, replication, updatedAt } = value;
   if (typeof name !== 'string' || typeof role !== 'string' || typeof updatedAt !== 'string')
     return undefined;
   if (!Array.isArray(addresses) || !addresses.every((a) => typeof a === 'string')) return undefined;
@@ -59,6 +61,7 @@ export function parseMember(kv: KeyValue): Member | undefined {
     addresses: addresses,
     role,
     ...(typeof epoch === 'number' ? { epoch } : {}),
+    ...(typeof replication === 'string' ? { replication } : {}),
     updatedAt,
     lease: kv.lease,
     modRevision: kv.modRevision,

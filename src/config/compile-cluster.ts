@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { isIP } from 'node:net';
 import type { Problem } from '../lib/errors.js';
 import { parseHostPort } from '../lib/ip.js';
+import { readKeyFile } from '../agent/key-file.js';
 import type { CompiledCheck } from './compiled.js';
 import { compileDuration } from './compile-duration.js';
 import { compileCheck } from './compile-health.js';
@@ -20,6 +21,18 @@ export interface CompiledServiceAddress {
 /** One of the node's own checks, with the name it is shown by. */
 export interface CompiledNodeCheck extends CompiledCheck {
   readonly name: string;
+}
+
+/** `cluster.replication`: persistence entries shared node to node. */
+export interface CompiledReplication {
+  readonly host: string;
+  /** 0: the system chooses (the bound port is registered). */
+  readonly port: number;
+  /** Absolute path of the key file. */
+  readonly keyFile: string;
+  /** The shared key, base64 (read at load: the configuration crosses processes as data). */
+  readonly key: string;
+  readonly maxSkewMs: number;
 }
 
 /** The `cluster:` section, every default applied. */
@@ -50,6 +63,8 @@ export interface CompiledCluster {
   readonly inopHoldMs: number;
   readonly selfQuery: boolean;
   readonly checks: readonly CompiledNodeCheck[];
+  /** Undefined: no persistence entry leaves this node. */
+  readonly replication: CompiledReplication | undefined;
 }
 
 type Path = readonly (string | number)[];
@@ -129,7 +144,43 @@ export function compileCluster(
     checks: (cluster.checks ?? []).flatMap((check, i) =>
       nodeCheck(check, ['cluster', 'checks', i], at, problems),
     ),
+    replication: compileReplication(cluster.replication, base, at, problems),
   };
+}
+
+function compileReplication(
+  replication: ClusterConfig['replication'],
+  base: string,
+  at: Where,
+  problems: Problem[],
+): CompiledReplication | undefined {
+  if (replication === undefined) return undefined;
+  const where = (key: string) => at(['cluster', 'replication', key]);
+  const listen = parseHostPort(replication.listen);
+  if (listen === undefined)
+    problems.push({
+      ...where('listen'),
+      reason: `cluster.replication.listen: expected ADDR:PORT or [IPv6]:PORT, got "${replication.listen}"`,
+    });
+  const keyFile = resolve(base, replication.keyFile);
+  let key = '';
+  try {
+    key = readKeyFile(keyFile).toString('base64');
+  } catch (error) {
+    problems.push({
+      ...where('keyFile'),
+      reason: `cluster.replication.keyFile: ${(error as Error).message}`,
+    });
+  }
+  const maxSkewMs = compileDuration(
+    replication.maxSkew,
+    2000,
+    1,
+    at,
+    ['cluster', 'replication', 'maxSkew'],
+    problems,
+  );
+  return { host: listen?.host ?? '', port: listen?.port ?? 0, keyFile, key, maxSkewMs };
 }
 
 /** The default node name: the host name up to its first dot. */

@@ -104,6 +104,32 @@ export function clusterSchema(duration: TUnion<[TInteger, TString]>, check: TSch
             "ask this node's own DNS listener for the first zone's SOA every second; three failures make the node inop",
         }),
       ),
+      replication: Type.Optional(
+        Type.Object(
+          {
+            listen: Type.String({
+              description:
+                "ADDR:PORT where this node takes its peers' persistence entries (port 0: the system chooses; the bound address is registered in etcd)",
+            }),
+            keyFile: Type.String({
+              description:
+                'the secret every node of the cluster shares (hex, base64 or a passphrase, at least 16 bytes): frames are signed with it',
+            }),
+            maxSkew: Type.Optional(
+              Type.Union(duration.anyOf, {
+                default: '2s',
+                description:
+                  "a peer whose clock is further from this node's is refused (its entries would win every merge)",
+              }),
+            ),
+          },
+          {
+            additionalProperties: false,
+            description:
+              'persistence entries shared with every other node, node to node (not through etcd); without it nothing is shared',
+          },
+        ),
+      ),
       checks: Type.Optional(
         Type.Array(
           Type.Intersect([

@@ -11,6 +11,8 @@ export interface ClusterNodeView {
   readonly updatedAt: number;
   /** Its DNS listeners. */
   readonly dns: readonly string[];
+  /** Where it takes persistence entries from its peers, when it shares them. */
+  readonly replication?: string;
 }
 
 /** One of this node's own checks. */

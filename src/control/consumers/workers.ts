@@ -11,7 +11,7 @@ import {
   type WorkerMessage,
 } from '../messages.js';
 import type { ControlNode } from '../node.js';
-import type { Replicator } from '../replication.js';
+import type { ReplicationBatch, Replicator } from '../replication.js';
 import { workerOutbox } from './worker-outbox.js';
 
 const RESTART_DELAY_MS = 1000;
@@ -31,6 +31,8 @@ export interface WorkersConsumer {
   explain(request: ExplainRequest): Promise<ExplainOutcome>;
   /** Where the workers answer (all on the same addresses). */
   bound(): BoundDns;
+  /** Sends rows written outside the node (by a peer node) to every worker. */
+  replicate(batch: ReplicationBatch): void;
   /** Stops every worker (each drains its listeners, then ends). */
   stop(): Promise<void>;
 }
@@ -167,6 +169,9 @@ export async function startWorkers(
   return {
     explain,
     bound: () => bound,
+    replicate(batch) {
+      broadcast({ type: 'replicate', batch });
+    },
     async stop() {
       stopping = true;
       unsubscribe();

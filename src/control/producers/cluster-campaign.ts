@@ -13,6 +13,8 @@ export interface Registration {
   readonly epoch: number;
   /** Its DNS listeners. */
   readonly dns: readonly string[];
+  /** Its replication listener, when it shares persistence entries. */
+  readonly replication?: string | undefined;
 }
 
 /** Options of {@link startCampaign}. */
@@ -50,6 +52,7 @@ const nodeView = (member: Member): ClusterNodeView => ({
   epoch: member.epoch ?? 0,
   updatedAt: Date.parse(member.updatedAt) || 0,
   dns: member.addresses,
+  ...(member.replication === undefined ? {} : { replication: member.replication }),
 });
 
 /**
@@ -81,8 +84,8 @@ export function startCampaign(options: CampaignOptions): Campaign {
     },
   });
   const status = () => {
-    const { role, epoch, dns } = options.registration();
-    return { role, epoch, addresses: dns };
+    const { role, epoch, dns, replication } = options.registration();
+    return { role, epoch, addresses: dns, ...(replication === undefined ? {} : { replication }) };
   };
   let written = JSON.stringify(status());
   void membership.start(status()).catch((error: unknown) => {

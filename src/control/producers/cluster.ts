@@ -61,6 +61,8 @@ export async function startClusterProducer(
   node: ControlNode,
   log: Logger,
   dns: () => BoundDns,
+  /** This node's replication listener, registered for the others (peer-replication.ts). */
+  replication?: string,
 ): Promise<ClusterProducer | undefined> {
   const { config } = node.snapshot();
   const cluster = config.cluster;
@@ -108,7 +110,7 @@ export async function startClusterProducer(
     session,
     cluster,
     log: clusterLog,
-    registration: () => ({ role: keeper.role, epoch: state.epoch, dns: dns().udp }),
+    registration: () => ({ role: keeper.role, epoch: state.epoch, dns: dns().udp, replication }),
     onLeader: (epoch) => {
       state.masterEpoch = epoch;
       state.epoch = epoch;
