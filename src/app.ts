@@ -14,7 +14,8 @@ import { startDnsConsumer } from './control/consumers/dns.js';
 import { startStatusConsumer, statusRows } from './control/consumers/status.js';
 import { startWorkers, type WorkersConsumer } from './control/consumers/workers.js';
 import { persistenceTable } from './control/persistence-table.js';
-import { startReplicator } from './control/replication.js';
+import { startReplicator, type ReplicationBatch, type Replicator } from './control/replication.js';
+import { startPeerReplication, type NodeTables } from './control/peer-replication.js';
 import type { ExplainRequest } from './answer/explain.js';
 import { wireKey } from './dns/name.js';
 import { collectLoadGarbage } from './lib/heap.js';
@@ -50,22 +51,70 @@ function outline(loaded: Loaded): ZoneSet {
   return loaded.loaded.zones.outline(serviceNames(loaded.config).map((name) => wireKey(name)));
 }
 
+/** The workers, and the node's tables as peer nodes share them. */
+interface WorkersWithTables extends WorkersConsumer {
+  /** The primary's copy: rows of the workers go to `send`, a peer's rows to every worker. */
+  peerTables(send: (batch: ReplicationBatch) => void): NodeTables;
+}
+
 /**
  * The workers of a primary, with the primary's copy of the node's replicated tables: it
- * answers nothing itself, but hands a worker that starts (or restarts) the rows so far.
+ * answers nothing itself, but hands a worker that starts (or restarts) the rows so far,
+ * and passes rows between its workers and the peer nodes (cluster.replication).
  */
 async function startWorkersWithTables(
   node: ControlNode,
   count: number,
   log: Logger,
-): Promise<WorkersConsumer> {
-  const replicator = startReplicator([persistenceTable(node.persistence)], () => undefined);
-  const workers = await startWorkers(node, count, log, replicator);
+): Promise<WorkersWithTables> {
+  let toPeers: (batch: ReplicationBatch) => void = () => undefined;
+  const replicator = startReplicator([persistenceTable(node.persistence)], (batch) => {
+    toPeers(batch);
+  });
+  const relay: Replicator = {
+    receive(batch) {
+      replicator.receive(batch);
+      toPeers(batch);
+    },
+    snapshot: () => replicator.snapshot(),
+    stop: () => {
+      replicator.stop();
+    },
+  };
+  const workers = await startWorkers(node, count, log, relay);
   return {
     explain: (request) => workers.explain(request),
     bound: () => workers.bound(),
+    replicate: (batch) => {
+      workers.replicate(batch);
+    },
+    peerTables(send) {
+      toPeers = send;
+      return {
+        snapshot: () => replicator.snapshot(),
+        receive(batch) {
+          replicator.receive(batch);
+          workers.replicate(batch);
+        },
+        stop: () => undefined,
+      };
+    },
     async stop() {
       await workers.stop();
+      replicator.stop();
+    },
+  };
+}
+
+/** The tables of a node that answers itself (`workers: 1`), shared with peer nodes. */
+function ownTables(node: ControlNode, send: (batch: ReplicationBatch) => void): NodeTables {
+  const replicator = startReplicator([persistenceTable(node.persistence)], send);
+  return {
+    snapshot: () => replicator.snapshot(),
+    receive: (batch) => {
+      replicator.receive(batch);
+    },
+    stop: () => {
       replicator.stop();
     },
   };
@@ -109,8 +158,17 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     });
     const report = listeningReporter(log);
     report(listening());
+    // Persistence entries shared with the other nodes: the listener's address is registered.
+    const replication = loaded.config.cluster?.replication;
+    const peers =
+      replication &&
+      (await startPeerReplication(replication, loaded.config.cluster.node, log, (send) =>
+        pool ? pool.peerTables(send) : ownTables(node, send),
+      ));
+    if (peers) stops.push(() => peers.stop());
     // Last to start, first to stop: the service address goes before the listeners do.
-    const cluster = await startClusterProducer(node, log, () => dns.bound());
+    const cluster = await startClusterProducer(node, log, () => dns.bound(), peers?.address);
+    if (cluster) peers?.follow(cluster);
     if (cluster) {
       stops.push(() => cluster.stop());
       const shared = startClusterHealth(node, cluster, health, log);
