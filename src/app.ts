@@ -8,6 +8,7 @@ import { configReloader } from './control/producers/config.js';
 import { startHealthProducer } from './control/producers/health.js';
 import { startAgentsProducer } from './control/producers/agents.js';
 import { startClusterProducer } from './control/producers/cluster.js';
+import { startClusterOperator } from './control/producers/cluster-operator.js';
 import { startClusterHealth } from './control/producers/cluster-health.js';
 import { linkToPrimary, type Channel } from './control/producers/primary.js';
 import { startDnsConsumer } from './control/consumers/dns.js';
@@ -158,6 +159,8 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     });
     const report = listeningReporter(log);
     report(listening());
+    const done = workers > 1 ? 'reload accepted; the workers apply it' : 'reloaded';
+    const reloader = configReloader(node, source, log, keep, done);
     // Persistence entries shared with the other nodes: the listener's address is registered.
     const replication = loaded.config.cluster?.replication;
     const peers =
@@ -174,13 +177,20 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
       const shared = startClusterHealth(node, cluster, health, log);
       stops.push(() => shared.stop());
     }
+    if (cluster) {
+      // Overrides and a pushed configuration in etcd apply before the node says it is ready.
+      const operator = await startClusterOperator(node, cluster, log, source, async (from) => {
+        const outcome = await reloader.reloadFrom(from);
+        report(listening());
+        return outcome;
+      });
+      stops.push(() => Promise.resolve(operator.stop()));
+    }
     const snapshot = node.snapshot();
     log.info(
       { zones: snapshot.zones.zones.size, checks: snapshot.config.health.checks.length, workers },
       'ready',
     );
-    const done = workers > 1 ? 'reload accepted; the workers apply it' : 'reloaded';
-    const reloader = configReloader(node, source, log, keep, done);
     return {
       async reload() {
         const ok = await reloader.reload();

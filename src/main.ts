@@ -11,6 +11,7 @@ import { parseServeArgs, UsageError, USAGE } from './cli/args.js';
 import { runCheck } from './cli/check.js';
 import { explainCommand } from './cli/explain.js';
 import { statusCommand, StatusError } from './cli/status.js';
+import { clusterCommand } from './cli/cluster.js';
 import type { CommandOutcome } from './cli/outcome.js';
 import { ConfigError, formatProblem } from './lib/errors.js';
 import { createLogger, type Logger } from './observability/log.js';
@@ -169,6 +170,9 @@ async function main(argv: readonly string[]): Promise<void> {
     case 'status':
       // The table is the output: log lines (a member going down is a warning) stay out of it.
       finish(await untilDone(statusCommand(args, createLogger('error'))));
+      return;
+    case 'cluster':
+      finish(await untilDone(clusterCommand(args)));
       return;
     case 'agent':
       runAgent(args);

@@ -7,6 +7,7 @@ import { formatStatus, memberStatus, type MemberStatus } from '../server/member-
 import { UsageError, USAGE } from './args.js';
 import { askServer, OperatorError, type OperatorReply } from './operator-client.js';
 import { ExitCode, type CommandOutcome } from './outcome.js';
+import { formatCluster, isClusterView, type ClusterStatusView } from './cluster-format.js';
 
 export { formatStatus, memberStatus, type MemberStatus };
 
@@ -19,10 +20,15 @@ export function formatCounters(dns: DnsCounters): string {
   return `rate limiting: ${n('rateLimitDropped')} responses dropped, ${n('rateLimitSlipped')} sent truncated (slip); cookies: ${n('cookieExempt')} responses exempt by a valid cookie, ${n('badCookies')} bad server cookies, ${n('badCookieReplies')} BADCOOKIE replies`;
 }
 
+/** What a running server's `GET /status` says. */
+interface ServerStatus {
+  members: MemberStatus[];
+  dns?: DnsCounters;
+  cluster?: ClusterStatusView;
+}
+
 /** Asks a running server's operator interface (`api.listen`) for its member table. */
-async function fetchStatus(
-  server: string,
-): Promise<{ members: MemberStatus[]; dns?: DnsCounters }> {
+async function fetchStatus(server: string): Promise<ServerStatus> {
   let reply: OperatorReply;
   try {
     reply = await askServer(server, '/status');
@@ -31,10 +37,15 @@ async function fetchStatus(
     throw error;
   }
   if (reply.status !== 200) throw new StatusError(`${reply.url} answered ${reply.status}`);
-  const body = reply.body as { members?: MemberStatus[]; dns?: DnsCounters } | undefined;
+  const body = reply.body as
+    { members?: MemberStatus[]; dns?: DnsCounters; cluster?: unknown } | undefined;
   const members = body?.members;
-  if (!Array.isArray(members)) throw new StatusError(`${reply.url}: not a steerdns status`);
-  return body?.dns === undefined ? { members } : { members, dns: body.dns };
+  if (body === undefined || !Array.isArray(members))
+    throw new StatusError(`${reply.url}: not a steerdns status`);
+  const status: ServerStatus = { members };
+  if (body.dns !== undefined) status.dns = body.dns;
+  if (isClusterView(body.cluster)) status.cluster = body.cluster;
+  return status;
 }
 
 /** The running server cannot be asked. */
@@ -46,7 +57,12 @@ export class StatusError extends Error {
 async function statusRows(
   args: readonly string[],
   log: Logger,
-): Promise<{ rows: MemberStatus[]; json: boolean; dns?: DnsCounters }> {
+): Promise<{
+  rows: MemberStatus[];
+  json: boolean;
+  dns?: DnsCounters;
+  cluster?: ClusterStatusView;
+}> {
   const { values } = parseArgs({
     args: [...args],
     options: {
@@ -57,10 +73,8 @@ async function statusRows(
   });
   if (values.server !== undefined) {
     if (values.config !== undefined) throw new UsageError('give either --config or --server');
-    const { members, dns } = await fetchStatus(values.server);
-    return dns === undefined
-      ? { rows: members, json: values.json }
-      : { rows: members, json: values.json, dns };
+    const { members, ...rest } = await fetchStatus(values.server);
+    return { rows: members, json: values.json, ...rest };
   }
   if (values.config === undefined)
     throw new UsageError('status needs --config FILE or --server ADDR:PORT');
@@ -105,7 +119,7 @@ export function servicesWithoutMemberUp(rows: readonly MemberStatus[]): string[]
  * line per such service on stderr).
  */
 export async function statusCommand(args: readonly string[], log: Logger): Promise<CommandOutcome> {
-  let result: { rows: MemberStatus[]; json: boolean; dns?: DnsCounters };
+  let result: Awaited<ReturnType<typeof statusRows>>;
   try {
     result = await statusRows(args, log);
   } catch (error) {
@@ -120,13 +134,18 @@ export async function statusCommand(args: readonly string[], log: Logger): Promi
       return { out: [], errors: error.problems.map(formatProblem), exitCode: ExitCode.failed };
     throw error;
   }
-  const { rows, json, dns } = result;
+  const { rows, json, dns, cluster } = result;
   const down = servicesWithoutMemberUp(rows);
-  // --json stays the member rows; the counters are in the server's GET /status.
-  const table =
-    dns === undefined ? [formatStatus(rows)] : [formatStatus(rows), formatCounters(dns)];
+  const table = [
+    formatStatus(rows),
+    ...(dns === undefined ? [] : [formatCounters(dns)]),
+    ...(cluster === undefined ? [] : [formatCluster(cluster, Date.now())]),
+  ];
+  // --json is the member rows; a node of a cluster adds its view: { members, cluster }.
+  // The counters are in the server's GET /status.
+  const document = cluster === undefined ? rows : { members: rows, cluster };
   return {
-    out: json ? [JSON.stringify(rows, null, 2)] : table,
+    out: json ? [JSON.stringify(document, null, 2)] : table,
     errors: down.map((line) => `steerdns status: ${line}`),
     exitCode: down.length > 0 ? ExitCode.serviceDown : ExitCode.ok,
   };

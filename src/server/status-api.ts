@@ -13,6 +13,12 @@ import type { ProtectionStats } from '../answer/protection.js';
  */
 export type DnsCounters = () => Readonly<ProtectionStats> | undefined;
 
+/**
+ * The node's view of its cluster for `GET /status` (its `ClusterView`), or undefined when
+ * it runs alone.
+ */
+export type ClusterStatus = () => unknown;
+
 /** What explaining a query comes to: an explanation, or the ExplainError that says why not. */
 export type ExplainOutcome = QueryExplanation | ExplainError;
 
@@ -82,6 +88,7 @@ function handler(
   explain: ExplainOnLiveState | undefined,
   log: Logger,
   counters: DnsCounters | undefined,
+  cluster: ClusterStatus | undefined,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     const url = new URL(request.url ?? '/', 'http://operator');
@@ -107,7 +114,7 @@ function handler(
     try {
       const answer: Answer | Promise<Answer> =
         url.pathname === '/status'
-          ? { status: 200, body: { members: rows(), dns: counters?.() } }
+          ? { status: 200, body: { members: rows(), dns: counters?.(), cluster: cluster?.() } }
           : explainAnswer(url, explain);
       if (answer instanceof Promise)
         answer.then((a) => {
@@ -126,7 +133,8 @@ function handler(
  * - `GET /status`: `{ "members": [...], "dns": {...} }`, one entry per member of every
  *   service with its state, last check result, average response time, load, connections and
  *   admin state; `dns`, when this process answers DNS, the counters of rate limiting and
- *   cookies (see {@link DnsCounters});
+ *   cookies (see {@link DnsCounters}); `cluster`, on a node of a cluster, its view of it
+ *   (every node with its role, epoch and last update; see {@link ClusterStatus});
  * - `GET /explain?name=NAME[&type=T][&client=IP][&ecs=CIDR]`: `{ "explanation": {...} }`,
  *   what the server would answer now and why; a bad or missing parameter is a 400 with
  *   `{ "error": { "code", "message" } }`; 501 when no `explain` is given.
@@ -138,8 +146,9 @@ export async function startStatusApi(
   log: Logger,
   explain?: ExplainOnLiveState,
   counters?: DnsCounters,
+  cluster?: ClusterStatus,
 ): Promise<StatusApi> {
-  const server: Server = createServer(handler(rows, explain, log, counters));
+  const server: Server = createServer(handler(rows, explain, log, counters, cluster));
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -178,17 +187,20 @@ export class StatusApiHolder {
   private readonly log: Logger;
   private readonly explain: ExplainOnLiveState | undefined;
   private readonly counters: DnsCounters | undefined;
+  private readonly cluster: ClusterStatus | undefined;
 
   constructor(
     rows: () => readonly MemberStatus[],
     log: Logger,
     explain?: ExplainOnLiveState,
     counters?: DnsCounters,
+    cluster?: ClusterStatus,
   ) {
     this.rows = rows;
     this.log = log;
     this.explain = explain;
     this.counters = counters;
+    this.cluster = cluster;
   }
 
   /** The bound address, while serving. */
@@ -201,7 +213,15 @@ export class StatusApiHolder {
     if (this.api && sameAddress(this.configured, listen)) return;
     // The new address is bound before the old one closes: a failed bind changes nothing.
     const next =
-      listen && (await startStatusApi(listen, this.rows, this.log, this.explain, this.counters));
+      listen &&
+      (await startStatusApi(
+        listen,
+        this.rows,
+        this.log,
+        this.explain,
+        this.counters,
+        this.cluster,
+      ));
     await this.close();
     this.api = next;
     this.configured = next && listen;

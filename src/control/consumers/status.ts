@@ -46,7 +46,8 @@ export interface StatusConsumer {
 
 /**
  * Serves `GET /status` and `GET /explain` on `api.listen` while it is configured; `counters`
- * are this process's DNS counters, when it answers DNS itself.
+ * are this process's DNS counters, when it answers DNS itself. `GET /status` has the node's
+ * cluster view (`snapshot.cluster`) when it is in a cluster.
  */
 export async function startStatusConsumer(
   node: ControlNode,
@@ -54,7 +55,9 @@ export async function startStatusConsumer(
   explain: ExplainOnLiveState | undefined = explainOn(node),
   counters?: DnsCounters,
 ): Promise<StatusConsumer> {
-  const api = new StatusApiHolder(() => statusRows(node.snapshot()), log, explain, counters);
+  const rows = (): MemberStatus[] => statusRows(node.snapshot());
+  const cluster = (): unknown => node.snapshot().cluster;
+  const api = new StatusApiHolder(rows, log, explain, counters, cluster);
   await api.follow(node.snapshot().config.api?.listen);
   let following = Promise.resolve();
   const unsubscribe = node.subscribe((snapshot, change) => {

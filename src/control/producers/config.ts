@@ -1,3 +1,4 @@
+import { ConfigError, type Problem } from '../../lib/errors.js';
 import { collectLoadGarbage } from '../../lib/heap.js';
 import type { Logger } from '../../observability/log.js';
 import type { ZoneSet } from '../../zone/zone-set.js';
@@ -12,6 +13,25 @@ export interface ConfigReloader {
    * (listeners rebound included).
    */
   reload(): Promise<boolean>;
+  /**
+   * Loads from `source` as {@link reload} does; once it applies, `source` is what later
+   * reloads read (a SIGHUP after `steerdns cluster config push` re-reads the pushed file).
+   * Resolves the problems that rejected it, `file:line: reason` each.
+   */
+  reloadFrom(source: ConfigSource): Promise<ReloadOutcome>;
+}
+
+/** Whether a reload applied, and if not, why. */
+export interface ReloadOutcome {
+  readonly ok: boolean;
+  /** Empty when ok; an error that names no line is a problem at line 0 of the file. */
+  readonly problems: readonly Problem[];
+}
+
+/** The problems of a rejected load. */
+function problemsOf(error: unknown, file: string): Problem[] {
+  if (error instanceof ConfigError) return [...error.problems];
+  return [{ file, line: 0, reason: error instanceof Error ? error.message : String(error) }];
 }
 
 /**
@@ -27,10 +47,13 @@ export function configReloader(
   // say it once they have loaded the zones themselves.
   done = 'reloaded',
 ): ConfigReloader {
-  let reloading = Promise.resolve(true);
-  const once = async (): Promise<boolean> => {
+  let current = source;
+  let reloading: Promise<unknown> = Promise.resolve();
+  const once = async (from: ConfigSource): Promise<ReloadOutcome> => {
+    let file = node.snapshot().config.file ?? 'configuration';
     try {
-      const loaded = await loadAll(source, node.persistence);
+      const loaded = await loadAll(from, node.persistence);
+      file = loaded.config.file ?? file;
       for (const warning of loaded.loaded.warnings)
         log.warn(`${warning.file}:${warning.line}: ${warning.reason}`);
       const previous = node.snapshot();
@@ -47,24 +70,31 @@ export function configReloader(
             `reload rejected, still serving the previous configuration: ${error.message}`,
           );
         await node.publish({ kind: 'config', config: previous.config, zones: previous.zones });
-        return false;
+        return { ok: false, problems: errors.flatMap((error) => problemsOf(error, file)) };
       }
       const serials = [...loaded.loaded.zones.zones.values()].map((zone) => zone.serial);
       log.info({ zones: loaded.loaded.zones.zones.size, serials }, done);
-      return true;
+      current = from;
+      return { ok: true, problems: [] };
     } catch (error) {
       logLoadFailure(log, error, 'reload rejected, still serving the previous configuration');
-      return false;
+      return { ok: false, problems: problemsOf(error, file) };
     } finally {
       // The old snapshot, or the rejected load, is garbage now either way.
       setImmediate(collectLoadGarbage);
     }
   };
+  const reloadFrom = (next: () => ConfigSource): Promise<ReloadOutcome> => {
+    // One reload at a time: a second SIGHUP waits for the first.
+    const run = (): Promise<ReloadOutcome> => once(next());
+    const outcome = reloading.then(run, run);
+    reloading = outcome;
+    return outcome;
+  };
   return {
-    reload() {
-      // One reload at a time: a second SIGHUP waits for the first.
-      reloading = reloading.then(once, once);
-      return reloading;
+    async reload() {
+      return (await reloadFrom(() => current)).ok;
     },
+    reloadFrom: (source) => reloadFrom(() => source),
   };
 }
