@@ -128,7 +128,7 @@ function explain(server: ServerProcess, client: Client): Promise<string | undefi
             const member = notes.map((note) => / stays on (\S+)$/.exec(note)?.[1]).find(Boolean);
             resolve(member === undefined ? undefined : ADDRESS[member]);
           } catch (error) {
-            reject(error);
+            reject(error instanceof Error ? error : new Error(String(error)));
           }
         });
       },
