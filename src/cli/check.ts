@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { loadAll } from '../app.js';
 import { readConfig } from '../config/load.js';
 import { nameFromText, nameToText } from '../dns/name.js';
 import { ConfigError, formatProblem, type Problem } from '../lib/errors.js';
+import { FileTooLargeError, readTextFile } from '../lib/text-file.js';
 import { parseMasterFile, type ZoneRecord } from '../zone/master-file.js';
 import { assembleZone } from '../zone/zone.js';
 
@@ -73,7 +73,17 @@ interface Checked {
 const formatWarning = (w: Problem): string => `${w.file}:${w.line}: warning: ${w.reason}`;
 
 async function checkZoneFile(file: string, origin: string | undefined): Promise<Checked> {
-  const text = await readFile(file, 'utf8');
+  let text: string;
+  try {
+    text = await readTextFile(file);
+  } catch (error) {
+    if (!(error instanceof FileTooLargeError)) throw error;
+    return {
+      problems: [{ file, line: error.line, reason: error.message }],
+      warnings: [],
+      summary: '',
+    };
+  }
   let assumed: AssumedOrigin;
   try {
     assumed = assumedOrigin(file, text, origin);

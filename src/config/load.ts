@@ -1,12 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { Value } from '@sinclair/typebox/value';
 import { nameFromText, NameError } from '../dns/name.js';
 import { readKeyFile } from '../agent/key-file.js';
 import { familyOf, isMulticastGroup, multicastProblem, splitZone } from '../agent/multicast.js';
 import { ConfigError, type Problem } from '../lib/errors.js';
 import { parseCidr, parseHostPort } from '../lib/ip.js';
+import { FileTooLargeError, MAX_CONFIG_FILE_BYTES, readTextFile } from '../lib/text-file.js';
 import {
   seal,
   type AgentsConfig,
@@ -359,13 +359,16 @@ export async function readConfig(file: string): Promise<CompiledConfig> {
   const path = resolve(file);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFile(path, MAX_CONFIG_FILE_BYTES);
   } catch (error) {
     throw new ConfigError([
       {
         file,
-        line: 0,
-        reason: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        line: error instanceof FileTooLargeError ? error.line : 0,
+        reason:
+          error instanceof FileTooLargeError
+            ? error.message
+            : `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
       },
     ]);
   }

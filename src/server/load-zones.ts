@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { nameFromText } from '../dns/name.js';
 import type { ZoneSource } from '../config/compiled.js';
 import { ConfigError, type Problem } from '../lib/errors.js';
 import { slicer as newSlicer, type Slicer } from '../lib/slices.js';
+import { FileTooLargeError, readTextFile } from '../lib/text-file.js';
 import { parseMasterFileSteps, type ZoneRecord } from '../zone/master-file.js';
 import { assembleZone, type Zone, type ZoneAssembly } from '../zone/zone.js';
 import { ZoneSet } from '../zone/zone-set.js';
@@ -31,8 +31,13 @@ async function readInto(
     const file = shown(source.file);
     let text: string;
     try {
-      text = await readFile(source.file, 'utf8');
+      text = await readTextFile(source.file);
     } catch (error) {
+      if (error instanceof FileTooLargeError) {
+        // Where the limit falls in the file itself, not the line that names the file.
+        problems.push({ file, line: error.line, reason: error.message });
+        return false;
+      }
       const code = (error as NodeJS.ErrnoException).code ?? String(error);
       problems.push({
         ...source.declaredAt,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { FileTooLargeError, MAX_ZONE_FILE_BYTES } from '../lib/text-file.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -541,6 +542,18 @@ test('bad entries are reported at the line where they start and parsing goes on'
       file: 'bad.inc',
       reason: 'unknown type "BAD"',
       extra: { readInclude: files({ 'bad.inc': '\n\nx 60 IN BAD' }) },
+    },
+    {
+      name: '$INCLUDE of a file over the size limit: reported where the limit falls in it',
+      text: 'top 60 IN A 192.0.2.1\n$INCLUDE huge.inc',
+      line: 7,
+      file: 'huge.inc',
+      reason: `line 7 crosses the limit (included from ${FILE}:2)`,
+      extra: {
+        readInclude: () => {
+          throw new FileTooLargeError(600 << 20, MAX_ZONE_FILE_BYTES, 7);
+        },
+      },
     },
     {
       name: '$INCLUDE of a file the reader cannot read',

@@ -11,6 +11,7 @@ import {
 import type { ResourceRecord, SourcePosition } from '../dns/record.js';
 import { SteerdnsError } from '../lib/errors.js';
 import { runToEnd, type Steps } from '../lib/slices.js';
+import { FileTooLargeError } from '../lib/text-file.js';
 import {
   MAX_INCLUDE_DEPTH,
   MAX_INCLUDES,
@@ -331,6 +332,12 @@ class MasterFileParser {
     try {
       text = this.readInclude(path, state.file);
     } catch (error) {
+      if (error instanceof FileTooLargeError) {
+        // Reported where the limit falls in the included file; the $INCLUDE says from where.
+        const reason = `${error.message} (included from ${state.file}:${entry.line})`;
+        this.errors.push(new ZoneFileError(file, error.line, reason));
+        return;
+      }
       const code =
         (error as NodeJS.ErrnoException).code ??
         (error instanceof Error ? error.message : String(error));

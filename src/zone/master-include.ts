@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { readTextFileSync } from '../lib/text-file.js';
 
 /** How many `$INCLUDE` levels may nest below the file being parsed. */
 export const MAX_INCLUDE_DEPTH = 8;
@@ -23,7 +23,10 @@ export function resolveIncludePath(path: string, fromFile: string): string {
   return isAbsolute(path) ? path : join(dirname(fromFile), path);
 }
 
-/** Reads an included file as UTF-8; the default `readInclude` of the master-file parser. */
+/**
+ * Reads an included file as UTF-8; the default `readInclude` of the master-file parser.
+ * Throws `FileTooLargeError` (`lib/text-file.ts`) for a file over the zone file limit.
+ */
 export function readIncludeFile(path: string, fromFile: string): string {
-  return readFileSync(resolveIncludePath(path, fromFile), 'utf8');
+  return readTextFileSync(resolveIncludePath(path, fromFile));
 }

@@ -1,11 +1,14 @@
 /**
  * `steerdns check` as a process on bad files: the warnings `serve` logs, nothing invented
- * after "cannot read", the YAML alias bomb with a line, durations and member addresses.
+ * after "cannot read", the YAML alias bomb with a line, durations and member addresses,
+ * oversized lines and files with the line that crosses the limit.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import { MAX_CONFIG_FILE_BYTES, MAX_ZONE_FILE_BYTES } from '../../src/lib/text-file.js';
 import { REPO_ROOT, tmpdirWith } from '../helpers/server-process.js';
 
 interface CliResult {
@@ -40,7 +43,25 @@ const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]']
   )
   .join('\n');
 
+/** A line of 1.1 MiB: over the tokenizer's 1 MiB of fields an entry may hold. */
+const LONG_TXT = `long IN TXT ${'a'.repeat(1_150_000)}`;
+
+/**
+ * Files of `text` and then zeros up to one byte over `size`, sparse: no disk used, and the
+ * limit falls on the line after `text`. Written in \`before\`, not kept in memory.
+ */
+const OVERSIZED: Record<string, { text: string; size: number }> = {
+  'big.zone': { text: `$ORIGIN example.org.\n${SOA}`, size: MAX_ZONE_FILE_BYTES + 1 },
+  'big.yaml': {
+    text: 'zones:\n  - origin: example.org\n    file: small.zone\n',
+    size: MAX_CONFIG_FILE_BYTES + 1,
+  },
+};
+
 const FILES: Record<string, string> = {
+  'long-line.zone': `$ORIGIN example.org.\n${SOA}${LONG_TXT}\nwww IN A 192.0.2.1\n`,
+  'long-line.yaml': `${ZONES}      www IN A 192.0.2.1\n      ${LONG_TXT}\n`,
+  'names-big.yaml': 'zones:\n  - origin: example.org\n    file: big.zone\n',
   'missing-zone.yaml': 'zones:\n  - origin: example.org\n    file: no-such.zone\n',
   'bomb.yaml': `${bomb}\n${ZONES}`,
   'duplicate.zone': `$ORIGIN example.org.\n${SOA}www IN A 192.0.2.1\nwww IN A 192.0.2.1\n`,
@@ -53,6 +74,35 @@ const FILES: Record<string, string> = {
 };
 
 const ROWS: { file: string; code: number; stderr: RegExp[]; stdout?: RegExp }[] = [
+  {
+    file: 'long-line.zone',
+    code: 1,
+    stderr: [/^long-line\.zone:6: entry too long: more than 1048576 characters of fields$/],
+  },
+  {
+    file: 'long-line.yaml',
+    code: 1,
+    stderr: [/^long-line\.yaml:9: entry too long: more than 1048576 characters of fields$/],
+  },
+  {
+    file: 'big.zone',
+    code: 1,
+    stderr: [
+      /^big\.zone:6: file too large: 536870889 bytes, at most 536870888 \(511 MiB\); line 6 crosses the limit$/,
+    ],
+  },
+  {
+    file: 'names-big.yaml',
+    code: 1,
+    stderr: [/^big\.zone:6: file too large: 536870889 bytes, at most 536870888 /],
+  },
+  {
+    file: 'big.yaml',
+    code: 1,
+    stderr: [
+      /^big\.yaml:4: file too large: 67108865 bytes, at most 67108864 \(64 MiB\); line 4 crosses the limit$/,
+    ],
+  },
   {
     file: 'missing-zone.yaml',
     code: 1,
@@ -98,6 +148,15 @@ describe('steerdns check reports what serve would', { concurrency: 2 }, () => {
   let dir: string;
   before(async () => {
     dir = await tmpdirWith(FILES);
+    for (const [name, { text, size }] of Object.entries(OVERSIZED)) {
+      const handle = await open(join(dir, name), 'w');
+      await handle.write(text);
+      await handle.truncate(size);
+      await handle.close();
+    }
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
   });
   for (const row of ROWS)
     test(row.file, async () => {
