@@ -113,7 +113,9 @@ export function servicesWithoutMemberUp(rows: readonly MemberStatus[]): string[]
  * `steerdns status --config FILE`: runs one round of the configured checks from this host
  * and prints every member's state, last result, average response time, load, connections
  * and admin state. `--server ADDR:PORT` asks a running server (its `api.listen`) instead,
- * which also knows the nodes that joined by announcement.
+ * which also knows the nodes that joined by announcement, and on a node of a cluster prints
+ * the cluster too (every node with its role, epoch and last update; `--json`: `{ members,
+ * cluster }`).
  * Exit 0 every service has a member up; 1 the configuration is bad or the server cannot be
  * asked; 2 a usage mistake; 3 a service has no member up (the table is printed, and one
  * line per such service on stderr).
