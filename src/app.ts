@@ -184,7 +184,10 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
         report(listening());
         return outcome;
       });
-      stops.push(() => Promise.resolve(operator.stop()));
+      stops.push(() => {
+        operator.stop();
+        return Promise.resolve();
+      });
     }
     const snapshot = node.snapshot();
     log.info(

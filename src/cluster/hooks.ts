@@ -1,5 +1,5 @@
 import { runSubprocess } from '../lib/subprocess.js';
-import type { Role } from './roles.js';
+import type { Role } from './role.js';
 
 /** The scripts run on entering each role (seed 004: one script per state). */
 export type RoleHooks = Readonly<Partial<Record<Role, readonly string[]>>>;

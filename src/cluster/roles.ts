@@ -1,14 +1,9 @@
 import type { Logger } from '../observability/log.js';
 import { formatServiceAddress, type AddressHolder, type ServiceAddress } from './address.js';
 import { runHooks, type HookOutcome, type RoleHooks } from './hooks.js';
+import type { Role } from './role.js';
 
-/**
- * The roles of seed 004: `initial` until the node knows where it stands, `active` while it
- * is the master and holds the service addresses, `standby` while another node is, `inop`
- * while it cannot serve as either (its own checks fail, etcd is out of reach, a hook failed,
- * or it is stopping).
- */
-export type Role = 'initial' | 'active' | 'standby' | 'inop';
+export type { Role } from './role.js';
 
 /** The reason of `initial` for a node ready to serve that waits for the election. */
 export const NO_MASTER = 'no master known yet';

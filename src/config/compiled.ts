@@ -6,7 +6,6 @@
 import type { CookieSettings } from '../dns/cookies.js';
 import type { RateLimitSettings } from '../dns/rrl.js';
 import type { AllDownAction } from '../steering/service.js';
-import type { CompiledCluster } from './compile-cluster.js';
 import type { MemberKey } from './member-key.js';
 
 /** Where something was written, for `file:line: reason`. */
@@ -172,6 +171,62 @@ export interface CompiledCheck {
 export interface CompiledHealth {
   readonly checks: readonly CompiledCheck[];
   readonly startupGraceMs: number;
+}
+
+/** A service address the master holds. */
+export interface CompiledServiceAddress {
+  readonly address: string;
+  readonly prefixLength: number;
+  readonly interface: string;
+}
+
+/** One of the node's own checks, with the name it is shown by. */
+export interface CompiledNodeCheck extends CompiledCheck {
+  readonly name: string;
+}
+
+/** `cluster.replication`: persistence entries shared node to node. */
+export interface CompiledReplication {
+  readonly host: string;
+  /** 0: the system chooses (the bound port is registered). */
+  readonly port: number;
+  /** Absolute path of the key file. */
+  readonly keyFile: string;
+  /** The shared key, base64 (read at load: the configuration crosses processes as data). */
+  readonly key: string;
+  readonly maxSkewMs: number;
+}
+
+/** The `cluster:` section, every default applied. */
+export interface CompiledCluster {
+  /** This node's name. */
+  readonly node: string;
+  /** The cluster's name; its keys live under {@link prefix}. */
+  readonly name: string;
+  /** `/steerdns/NAME/`. */
+  readonly prefix: string;
+  readonly etcd: {
+    readonly endpoints: readonly string[];
+    /** Absolute paths of the TLS files, read when the node connects. */
+    readonly ca: string | undefined;
+    readonly cert: string | undefined;
+    readonly key: string | undefined;
+    readonly username: string | undefined;
+    /** Absolute path of the password file. */
+    readonly passwordFile: string | undefined;
+    readonly timeoutMs: number;
+  };
+  readonly leaseTtlSeconds: number;
+  readonly marginMs: number;
+  readonly addresses: readonly CompiledServiceAddress[];
+  /** Absolute paths of the scripts run on entering each role. */
+  readonly hooks: Readonly<Record<'initial' | 'active' | 'standby' | 'inop', readonly string[]>>;
+  readonly hookTimeoutMs: number;
+  readonly inopHoldMs: number;
+  readonly selfQuery: boolean;
+  readonly checks: readonly CompiledNodeCheck[];
+  /** Undefined: no persistence entry leaves this node. */
+  readonly replication: CompiledReplication | undefined;
 }
 
 /** The configuration a node runs on. Plain, frozen data. */
