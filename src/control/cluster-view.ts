@@ -11,6 +11,8 @@ export interface ClusterNodeView {
   readonly updatedAt: number;
   /** Its DNS listeners. */
   readonly dns: readonly string[];
+  /** How many health checks it owns, as this node computes it (health once per cluster). */
+  readonly targets?: number;
   /** Where it takes persistence entries from its peers, when it shares them. */
   readonly replication?: string;
 }
@@ -44,4 +46,6 @@ export interface ClusterView {
   readonly etcdEndpoint: string;
   readonly nodes: readonly ClusterNodeView[];
   readonly checks: readonly OwnCheckView[];
+  /** The owner of each health check (check id → node), when checks are shared. */
+  readonly healthOwners?: Readonly<Record<string, string>>;
 }

@@ -42,6 +42,7 @@ async function listenTarget(): Promise<Target> {
 
 const configOf = (node: string, endpoints: readonly string[], targets: readonly Target[]) => `
 listen: ['127.0.0.1:0']
+api: { listen: '127.0.0.1:0' }
 workers: 1
 health: { startupGrace: 2s }
 zones:
@@ -122,6 +123,21 @@ describe('health checked once per cluster', { timeout: 180_000 }, () => {
       `${checks} checks in ${windowMs} ms (one node alone runs ${perNode})`,
     );
     assert.ok(checks > perNode * 0.5, `only ${checks} checks in ${windowMs} ms`);
+    // Every node computes the same owner for each check, and shows it in GET /status.
+    const views = await Promise.all(
+      [...servers.values()].map(async (server) => {
+        const response = await fetch(`http://${server.bound.api}/status`);
+        const body = (await response.json()) as {
+          cluster?: { healthOwners?: Record<string, string>; nodes: { targets?: number }[] };
+        };
+        return body.cluster;
+      }),
+    );
+    const owners = views.map((view) => JSON.stringify(view?.healthOwners));
+    assert.equal(Object.keys(views[0]?.healthOwners ?? {}).length, TARGETS);
+    assert.deepEqual(new Set(owners).size, 1, `owners differ: ${owners.join(' / ')}`);
+    const targetsShown = views[0]!.nodes.reduce((sum, n) => sum + (n.targets ?? 0), 0);
+    assert.equal(targetsShown, TARGETS);
   });
 
   it('a target going down leaves every node within interval x fall + 500 ms', async () => {

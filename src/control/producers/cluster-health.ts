@@ -80,6 +80,7 @@ export function startClusterHealth(
     const mine = [...next.values()].filter((o) => o === self).length;
     log.info({ owned: mine, checks: next.size, nodes: names.length }, 'health checks assigned');
     health.setOwnership((id) => (owners.get(id) ?? self) === self);
+    cluster.setHealthOwners(next);
     // Write what this node now owns, so that the others see its state at once.
     for (const [id, state] of node.snapshot().health)
       if (owners.get(id) === self) write(id, state, true);

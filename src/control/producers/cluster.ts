@@ -23,6 +23,8 @@ export interface ClusterProducer {
   readonly session: LeaseSession;
   /** The registered nodes now (this one included). */
   nodes(): readonly ClusterNodeView[];
+  /** Who owns which health check, shown in the cluster view; `publish` shows it now. */
+  setHealthOwners(owners: ReadonlyMap<string, string>): void;
   /** Calls `listener` whenever the registered nodes change; returns the unsubscribe. */
   onNodes(listener: (nodes: readonly ClusterNodeView[]) => void): () => void;
   /**
@@ -165,8 +167,11 @@ export async function startClusterProducer(
       session: state.session,
       renewedAt: state.renewedAt,
       etcdEndpoint: client.currentEndpoint,
-      nodes: state.nodes,
+      nodes: withTargets(state.nodes, state.healthOwners),
       checks: checks.states(),
+      ...(state.healthOwners.size > 0
+        ? { healthOwners: Object.fromEntries(state.healthOwners) }
+        : {}),
     };
     void node.publish({ kind: 'cluster', cluster: view });
     campaign.refresh();
@@ -209,6 +214,10 @@ export async function startClusterProducer(
     client,
     session,
     nodes: () => state.nodes,
+    setHealthOwners(owners) {
+      state.healthOwners = owners;
+      publish();
+    },
     onNodes(listener) {
       nodeListeners.add(listener);
       return () => nodeListeners.delete(listener);
@@ -235,6 +244,18 @@ class ClusterState {
   hookFailedUntil = 0;
   stopping = false;
   nodes: readonly ClusterNodeView[] = [];
+  healthOwners: ReadonlyMap<string, string> = new Map();
+}
+
+/** The nodes, each with how many checks it owns (when checks are shared). */
+function withTargets(
+  nodes: readonly ClusterNodeView[],
+  owners: ReadonlyMap<string, string>,
+): readonly ClusterNodeView[] {
+  if (owners.size === 0) return nodes;
+  const counts = new Map<string, number>();
+  for (const owner of owners.values()) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+  return nodes.map((n) => ({ ...n, targets: counts.get(n.name) ?? 0 }));
 }
 
 export type { Role };
