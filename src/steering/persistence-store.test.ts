@@ -429,3 +429,21 @@ test('LRU under churn: 50,000 keys through a store of 1,000 keep it whole and bo
     assert.ok(got.hits === Number(key.slice(1)) || got.hits === Number(key.slice(1)) + 1, key);
   assert.equal(store.get('k0'), undefined, 'long evicted');
 });
+
+test('keys are kept as given: built by concatenation, with capitals, or not', () => {
+  const store = new LruPersistenceStore(10);
+  const [net, mask] = ['192.0.2', 24];
+  const keys = [`${net}.0/${mask}`, 'group:Web', 'group:web', 'GROUP:web', '2001:db8::/56'];
+  keys.forEach((key, i) => {
+    store.set(key, entry({ member: `web/m${i}` }));
+  });
+  assert.equal(store.size, keys.length, 'keys differing only in case are distinct');
+  keys.forEach((key, i) => {
+    assert.equal(store.hit(key, T), `web/m${i}`, key);
+  });
+  assert.deepEqual(
+    table(store).map(([key]) => key),
+    [...keys].sort(),
+  );
+  assert.deepEqual(keysOf(store.drainChanges()).sort(), [...keys].sort());
+});
