@@ -48,11 +48,21 @@ const DRAIN_IDLE_MS = 200;
 /** At close, connections still open after this long are cut. */
 const DRAIN_DEADLINE_MS = 5000;
 
-function frame(reply: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(reply.length + 2);
-  out.writeUInt16BE(reply.length, 0);
-  reply.copy(out, 2);
-  return out;
+/**
+ * Writes `reply` with its 2-byte length in front (RFC 1035 4.2.2) as two buffers of one
+ * writev, not copied into a framed one: a client that reads slowly makes the server write
+ * megabytes of replies into the kernel's socket buffer before it sees backpressure, and a
+ * copy of each doubled that garbage. `reply` is the handler's to give away: it is written
+ * as it is, so it must not be reused afterwards.
+ */
+function writeFramed(socket: net.Socket, reply: Buffer): void {
+  const length = Buffer.allocUnsafe(2);
+  length[0] = reply.length >> 8;
+  length[1] = reply.length & 0xff;
+  socket.cork();
+  socket.write(length);
+  socket.write(reply);
+  socket.uncork();
 }
 
 /**
@@ -167,7 +177,7 @@ function answer(c: Connection, msg: Buffer): void {
   }
   if (reply === undefined) return;
   if (Buffer.isBuffer(reply)) {
-    c.socket.write(frame(reply));
+    writeFramed(c.socket, reply);
     return;
   }
   c.stream = reply[Symbol.iterator]();
@@ -208,7 +218,7 @@ function pump(c: Connection): void {
     release(c);
     return;
   }
-  socket.write(frame(next.value));
+  writeFramed(socket, next.value);
   c.activeAt = c.listener.now;
   schedulePump(c);
 }
