@@ -32,6 +32,8 @@ export interface ProbeResult {
   readonly longestGapMs: number;
   /** The slowest reply that came in time. */
   readonly maxLatencyMs: number;
+  /** The 99th percentile of the reply times of all queries sent, a lost one as `lostAfterMs`. */
+  readonly p99LatencyMs: number;
   /** Replies whose RCODE was not NOERROR (counted as lost too). */
   readonly errors: number;
   /**
@@ -65,6 +67,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
   let answered = 0;
   let errors = 0;
   let maxLatencyMs = 0;
+  const latencies: number[] = [];
   const start = performance.now();
   let lastAnswer = start;
   let longestGapMs = 0;
@@ -81,6 +84,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
       return;
     }
     answered++;
+    latencies.push(latency);
     maxLatencyMs = Math.max(maxLatencyMs, latency);
     longestGapMs = Math.max(longestGapMs, now - lastAnswer);
     lastAnswer = now;
@@ -115,12 +119,16 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
       clearTimeout(timer);
       await new Promise((resolve) => setTimeout(resolve, lostAfterMs));
       socket.close();
+      for (let i = latencies.length; i < sent; i++) latencies.push(lostAfterMs);
+      latencies.sort((a, b) => a - b);
+      const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))];
       return {
         sent,
         answered,
         lost: sent - answered,
         longestGapMs: Math.round(longestGapMs),
         maxLatencyMs: Math.round(maxLatencyMs),
+        p99LatencyMs: Math.round((p99 ?? 0) * 10) / 10,
         errors,
         maxSendLagMs: Math.round(maxSendLagMs),
       };
