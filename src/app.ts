@@ -171,7 +171,17 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     if (peers) stops.push(() => peers.stop());
     // Last to start, first to stop: the service address goes before the listeners do.
     const cluster = await startClusterProducer(node, log, () => dns.bound(), peers?.address);
-    if (cluster) peers?.follow(cluster);
+    if (cluster && peers) {
+      peers.follow(cluster);
+      const lagReport = setInterval(() => {
+        cluster.setReplicationLag(peers.lag());
+      }, 1000);
+      lagReport.unref();
+      stops.push(() => {
+        clearInterval(lagReport);
+        return Promise.resolve();
+      });
+    }
     if (cluster) {
       stops.push(() => cluster.stop());
       const shared = startClusterHealth(node, cluster, health, log);

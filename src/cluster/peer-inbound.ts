@@ -25,6 +25,8 @@ export interface InboundOptions {
   readonly clock: () => number;
   /** A message (the JSON payload of a batch frame) from the node `from`. */
   readonly receive: (message: unknown, from: string) => void;
+  /** Told, for each batch, how long ago its sender stamped it (ms, by the two clocks). */
+  readonly onBatchDelay?: (from: string, delayMs: number) => void;
 }
 
 /** A listener for peers. */
@@ -113,6 +115,7 @@ function serve(socket: Socket, options: InboundOptions, report: ReturnType<typeo
     } else if (frame.type === FrameType.batch) {
       if (skew > maxSkewMs) return drop('skewed', `a frame ${Math.round(skew)} ms ahead`);
       counters.batchesIn += 1;
+      options.onBatchDelay?.(node, -skew);
       let message: unknown;
       try {
         message = JSON.parse(frame.payload.toString('utf8'));

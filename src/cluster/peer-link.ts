@@ -42,6 +42,11 @@ export interface PeerLink {
   /** The peers now (others are disconnected, new ones connected). */
   setPeers(peers: readonly Peer[]): void;
   readonly counters: Readonly<PeerCounters>;
+  /**
+   * The replication lag from each peer: how long its batches took from being stamped to
+   * arriving here, averaged over the last batches (ms; clocks apart count in it).
+   */
+  lag(): ReadonlyMap<string, number>;
   close(): Promise<void>;
 }
 
@@ -55,13 +60,25 @@ export async function startPeerLink(options: PeerLinkOptions): Promise<PeerLink>
   const clock = options.clock ?? Date.now;
   const counters = zeroCounters();
   const log = options.log;
-  const inbound = await listenForPeers({ ...options, limits, counters, clock });
+  const lag = new Map<string, number>();
+  const inbound = await listenForPeers({
+    ...options,
+    limits,
+    counters,
+    clock,
+    onBatchDelay: (from, delayMs) => {
+      // An average over about the last ten batches: one late batch does not make a peer look slow.
+      const before = lag.get(from);
+      lag.set(from, before === undefined ? delayMs : before + (delayMs - before) / 10);
+    },
+  });
   const report = oncePerPeer(log, clock);
   const connections = new Map<string, PeerConnection>();
   const outbound = { ...options, limits, counters, clock, report };
   return {
     address: inbound.address,
     counters,
+    lag: () => lag,
     send(payload) {
       for (const connection of connections.values()) connection.send(payload);
     },

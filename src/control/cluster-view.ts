@@ -13,6 +13,8 @@ export interface ClusterNodeView {
   readonly dns: readonly string[];
   /** How many health checks it owns, as this node computes it (health once per cluster). */
   readonly targets?: number;
+  /** How long its persistence batches take to reach this node (shared persistence), ms. */
+  readonly replicationLagMs?: number;
   /** Where it takes persistence entries from its peers, when it shares them. */
   readonly replication?: string;
 }

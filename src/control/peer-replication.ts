@@ -32,6 +32,8 @@ export interface PeerReplication {
   /** Where this node listens for peers (register it). */
   readonly address: string;
   readonly counters: Readonly<PeerCounters>;
+  /** The replication lag from each peer (ms), see PeerLink.lag. */
+  lag(): ReadonlyMap<string, number>;
   /** Connects to every registered node, and follows them as they come and go. */
   follow(cluster: ClusterNodes): void;
   /** Sends what is left, then disconnects. */
@@ -120,6 +122,7 @@ export async function startPeerReplication(
   return {
     address: started.address,
     counters: started.counters,
+    lag: () => started.lag(),
     follow(cluster) {
       started.setPeers(peersOf(cluster.nodes()));
       unfollow = cluster.onNodes((nodes) => {

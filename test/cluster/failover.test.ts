@@ -47,7 +47,19 @@ describe(
         'A',
       ]);
       assert.equal(answer.trim(), '198.51.100.10');
-      const trace = await readFile(join(cluster.dir, 'trace'), 'utf8');
+      // The others reach standby on their own time (each learns the master from its watch).
+      const roleOf = (trace: string, name: string) =>
+        trace
+          .split('\n')
+          .filter((line) => line.startsWith(`${name} `))
+          .at(-1) ?? '';
+      const trace = await deadline('every node in its role', 10_000, async () => {
+        const text = await readFile(join(cluster.dir, 'trace'), 'utf8');
+        const settled = NODES.every((name) =>
+          / (active|standby) [1-9]\d*$/.test(roleOf(text, name)),
+        );
+        return settled ? text : undefined;
+      });
       for (const name of NODES) {
         const lines = trace.split('\n').filter((line) => line.startsWith(`${name} `));
         assert.match(lines[0] ?? '', new RegExp(`^${name} initial initial 0$`), trace);

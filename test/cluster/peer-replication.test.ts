@@ -268,6 +268,27 @@ describe('persistence shared by every node', { timeout: 180_000 }, () => {
       "A and C answer as B's workers within 1 s",
     );
 
+    // C's status shows the replication lag from each peer it heard from (reported each second).
+    const lagDeadline = Date.now() + 5000;
+    let lags: Record<string, number | undefined>;
+    for (;;) {
+      const response = await fetch(`http://${c.bound.api}/status`);
+      const body = (await response.json()) as {
+        cluster?: { nodes: { name: string; replicationLagMs?: number }[] };
+      };
+      lags = Object.fromEntries(
+        (body.cluster?.nodes ?? []).map((n) => [n.name, n.replicationLagMs]),
+      );
+      if (lags['n1'] !== undefined && lags['n2'] !== undefined) break;
+      assert.ok(
+        Date.now() < lagDeadline,
+        `no replication lag in C's status: ${JSON.stringify(lags)}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const fromN1 = lags['n1'];
+    assert.ok(fromN1 >= -2000 && fromN1 < 5000, `lag from n1: ${fromN1} ms`);
+
     a.signal('SIGKILL');
     await a.exited;
     for (const [client, answer] of want) {

@@ -23,6 +23,8 @@ export interface ClusterProducer {
   readonly session: LeaseSession;
   /** The registered nodes now (this one included). */
   nodes(): readonly ClusterNodeView[];
+  /** The replication lag from each peer (ms), shown in the cluster view. */
+  setReplicationLag(lag: ReadonlyMap<string, number>): void;
   /** Who owns which health check, shown in the cluster view; `publish` shows it now. */
   setHealthOwners(owners: ReadonlyMap<string, string>): void;
   /** Calls `listener` whenever the registered nodes change; returns the unsubscribe. */
@@ -167,7 +169,7 @@ export async function startClusterProducer(
       session: state.session,
       renewedAt: state.renewedAt,
       etcdEndpoint: client.currentEndpoint,
-      nodes: withTargets(state.nodes, state.healthOwners),
+      nodes: withLag(withTargets(state.nodes, state.healthOwners), state.replicationLag),
       checks: checks.states(),
       ...(state.healthOwners.size > 0
         ? { healthOwners: Object.fromEntries(state.healthOwners) }
@@ -214,6 +216,15 @@ export async function startClusterProducer(
     client,
     session,
     nodes: () => state.nodes,
+    setReplicationLag(lag) {
+      const rounded = new Map([...lag].map(([peer, ms]) => [peer, Math.round(ms)]));
+      const same =
+        rounded.size === state.replicationLag.size &&
+        [...rounded].every(([peer, ms]) => state.replicationLag.get(peer) === ms);
+      if (same) return;
+      state.replicationLag = rounded;
+      publish();
+    },
     setHealthOwners(owners) {
       state.healthOwners = owners;
       publish();
@@ -245,6 +256,19 @@ class ClusterState {
   stopping = false;
   nodes: readonly ClusterNodeView[] = [];
   healthOwners: ReadonlyMap<string, string> = new Map();
+  replicationLag: ReadonlyMap<string, number> = new Map();
+}
+
+/** The nodes, each with the replication lag from it (when persistence is shared). */
+function withLag(
+  nodes: readonly ClusterNodeView[],
+  lag: ReadonlyMap<string, number>,
+): readonly ClusterNodeView[] {
+  if (lag.size === 0) return nodes;
+  return nodes.map((n) => {
+    const ms = lag.get(n.name);
+    return ms === undefined ? n : { ...n, replicationLagMs: ms };
+  });
 }
 
 /** The nodes, each with how many checks it owns (when checks are shared). */
