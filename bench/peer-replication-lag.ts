@@ -7,8 +7,9 @@
  * (`created`) to its merge. Then node 0 fills its table to FILL entries and every node
  * reports its memory once it holds them all.
  *
- *   node --expose-gc --import tsx bench/peer-replication-lag.ts [RATE] [SECONDS] [FILL]
- *   defaults: 10000 10 1000000. Bounded: every phase has a deadline.
+ *   node --expose-gc --import tsx bench/peer-replication-lag.ts [RATE] [SECONDS] [FILL] [FILL_STEP]
+ *   defaults: 10000 10 1000000 2000. Bounded: every phase has a deadline. Add
+ *   --max-semi-space-size=4 (as bin/steerdns.js runs) to measure memory as a node has it.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,8 @@ import { PersistenceStores } from '../src/steering/persistence-store.js';
 const RATE = Number(process.argv[2] ?? 10_000);
 const SECONDS = Number(process.argv[3] ?? 10);
 const FILL = Number(process.argv[4] ?? 1_000_000);
+/** Entries made every 20 ms while filling: 2,000 is 100,000 a second (20,000: as fast as it goes). */
+const FILL_STEP = Number(process.argv[5] ?? 2_000);
 const SERVICE = 'www.example.org.';
 const KEY = Buffer.alloc(32, 1).toString('base64');
 
@@ -34,7 +37,8 @@ type ToChild =
 async function child(name: string): Promise<void> {
   const log = createLogger('warn', { node: name });
   const stores = new PersistenceStores();
-  const store = stores.forService(SERVICE, 2_000_000);
+  // Sized for what the run makes (passed by the parent), as `persistence.maxEntries` would be.
+  const store = stores.forService(SERVICE, Number(process.argv[4]));
   const lags: number[] = [];
   const table = persistenceTable(stores);
   const merge = table.merge.bind(table);
@@ -106,7 +110,7 @@ async function child(name: string): Promise<void> {
     }
     if (message.type === 'fill') {
       const step = (): void => {
-        for (let i = 0; i < 20_000 && made < message.total; i++) decide();
+        for (let i = 0; i < FILL_STEP && made < message.total; i++) decide();
         if (made < message.total) setTimeout(step, 20);
         else process.send!({ type: 'filled', made });
       };
@@ -153,7 +157,10 @@ function waitFor<T>(worker: ChildProcess, type: string, ms: number): Promise<T> 
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const nodes = ['n0', 'n1', 'n2'].map((name) =>
-    fork(self, ['child', name], { execArgv: ['--expose-gc', '--import', 'tsx'] }),
+    fork(self, ['child', name, String(Math.max(FILL, RATE * SECONDS))], {
+      // The parent's flags (--expose-gc, --import tsx, and --max-semi-space-size if given).
+      execArgv: process.execArgv,
+    }),
   );
   try {
     const addresses = await Promise.all(
