@@ -64,6 +64,7 @@ test('compiled configuration: defaults are applied once, at compile time', () =>
     tcpMaxConnections: 1024,
     tcpMaxPerSource: 64,
     tcpOutputLimit: 131_072,
+    udpEngine: 'dgram',
   });
   assert.deepEqual(compiled.log, { level: 'info', explainSample: 0 });
   const [service] = compiled.services;

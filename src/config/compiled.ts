@@ -243,6 +243,8 @@ export interface CompiledConfig {
     readonly tcpMaxConnections: number;
     readonly tcpMaxPerSource: number;
     readonly tcpOutputLimit: number;
+    /** `dns.udpEngine` (src/dns/udp-engines.ts). */
+    readonly udpEngine: 'auto' | 'dgram' | 'batched';
   };
   /** `dns.rateLimit` and `dns.cookies`; undefined: that protection is off. */
   readonly protection: {

@@ -20,6 +20,7 @@ import { CheckCollector } from './compile-health.js';
 import { compileProtection, defaultProtection } from './compile-protection.js';
 import { canonicalName, compileServices, compileTopology } from './compile-services.js';
 import { ConfigSchema, type ConfigFile, type ZoneConfig } from './schema.js';
+import { DEFAULT_UDP_ENGINE } from './schema-udp-engine.js';
 import { parseYaml, type Where, type YamlSource } from './yaml-source.js';
 
 export type { AgentsConfig, CompiledConfig, ListenAddress, ZoneSource } from './compiled.js';
@@ -301,6 +302,7 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
       tcpMaxConnections: config.dns?.tcpMaxConnections ?? DEFAULTS.tcpMaxConnections,
       tcpMaxPerSource: config.dns?.tcpMaxPerSource ?? DEFAULTS.tcpMaxPerSource,
       tcpOutputLimit: config.dns?.tcpOutputLimit ?? DEFAULTS.tcpOutputLimit,
+      udpEngine: config.dns?.udpEngine ?? DEFAULT_UDP_ENGINE,
     },
     protection: compileProtection(config.dns, source.file, where, problems, listenHosts(config)),
     zones,
@@ -330,6 +332,7 @@ export function zonesOnlyConfig(
       tcpMaxConnections: DEFAULTS.tcpMaxConnections,
       tcpMaxPerSource: DEFAULTS.tcpMaxPerSource,
       tcpOutputLimit: DEFAULTS.tcpOutputLimit,
+      udpEngine: DEFAULT_UDP_ENGINE,
     },
     protection: defaultProtection(),
     zones,

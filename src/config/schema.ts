@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN, MAX_DURATION_MS } from '../lib/duration.js';
 import { clusterSchema } from './schema-cluster.js';
 import { CookiesSchema, RateLimitSchema } from './schema-protection.js';
+import { UdpEngineSchema } from './schema-udp-engine.js';
 
 /** A duration: whole milliseconds, or text like `500ms`, `10s`, `1m30s` (lib/duration.ts). */
 const Duration = Type.Union(
@@ -86,6 +87,7 @@ export const DnsConfigSchema = Type.Object(
     ),
     rateLimit: Type.Optional(RateLimitSchema),
     cookies: Type.Optional(CookiesSchema),
+    udpEngine: Type.Optional(UdpEngineSchema),
   },
   { additionalProperties: false },
 );

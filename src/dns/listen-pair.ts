@@ -1,11 +1,11 @@
-import type dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { hostPort } from '../lib/ip.js';
 import type { TcpListener } from './tcp.js';
+import type { UdpSocket } from './udp-engine.js';
 
 /** UDP and TCP bound on one port. */
 export interface ListenPair {
-  readonly udp: dgram.Socket;
+  readonly udp: UdpSocket;
   readonly tcp: TcpListener;
 }
 
@@ -13,7 +13,7 @@ export interface ListenPair {
 export interface PairOptions {
   readonly host: string;
   readonly port: number;
-  readonly udp: (port: number) => Promise<dgram.Socket>;
+  readonly udp: (port: number) => Promise<UdpSocket>;
   readonly tcp: (port: number) => Promise<TcpListener>;
   /** With port 0, UDP ports tried before giving up. @default 20 */
   readonly attempts?: number;
@@ -32,7 +32,9 @@ export async function listenPair(options: PairOptions): Promise<ListenPair> {
     try {
       return { udp, tcp: await options.tcp(udp.address().port) };
     } catch (error) {
-      await new Promise<void>((resolve) => udp.close(resolve));
+      await new Promise<void>((resolve) => {
+        udp.close(resolve);
+      });
       const taken = (error as { code?: unknown }).code === 'EADDRINUSE';
       if (options.port !== 0 || !taken) throw error;
       if (attempt >= attempts)

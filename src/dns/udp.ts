@@ -1,13 +1,8 @@
 import dgram from 'node:dgram';
-import { servfailFor, type ErrorReporter, type PacketHandler } from './transport.js';
+import { servfailFor } from './transport.js';
+import type { UdpEngine, UdpListenerOptions } from './udp-engine.js';
 
-/** Options of a UDP listener. */
-export interface UdpListenerOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly handler: PacketHandler;
-  readonly onError: ErrorReporter;
-}
+export type { UdpListenerOptions } from './udp-engine.js';
 
 /**
  * The socket's address lookup. Every address it is given is an IP literal (the listen
@@ -63,3 +58,10 @@ export async function listenUdp(options: UdpListenerOptions): Promise<dgram.Sock
   });
   return socket;
 }
+
+/** `node:dgram`: one receive and one send system call per datagram; runs everywhere. */
+export const dgramEngine: UdpEngine = {
+  name: 'dgram',
+  unavailable: () => undefined,
+  listen: listenUdp,
+};

@@ -1,11 +1,12 @@
-import type dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { Responder } from '../answer/responder.js';
 import { Protection, sameProtection, type ProtectionStats } from '../answer/protection.js';
 import type { CompiledConfig } from '../config/compiled.js';
 import { ConnectionBudget, listenTcp, type TcpLimits, type TcpListener } from '../dns/tcp.js';
 import type { Transport } from '../dns/transport.js';
-import { listenUdp } from '../dns/udp.js';
+import type { UdpEngine, UdpSocket } from '../dns/udp-engine.js';
+import { chooseUdpEngine } from '../dns/udp-engines.js';
+import { SteerdnsError } from '../lib/errors.js';
 import { boundAddress, listenPair } from '../dns/listen-pair.js';
 import { nameFromText, wireKey } from '../dns/name.js';
 import { hostPort } from '../lib/ip.js';
@@ -72,7 +73,7 @@ export interface BoundDns {
 
 /** The UDP and TCP listeners of one `listen` entry. */
 interface Listeners {
-  readonly udp: dgram.Socket;
+  readonly udp: UdpSocket;
   readonly tcp: TcpListener;
 }
 
@@ -94,6 +95,8 @@ export class DnsServer {
   private readonly state: () => StateView;
   /** Cookies and rate limiting: kept across reloads that leave their settings alone. */
   private protection: Protection;
+  /** Chosen by {@link start} from `dns.udpEngine`, for the life of the server. */
+  private udpEngine: UdpEngine | undefined;
 
   constructor(
     config: CompiledConfig,
@@ -124,6 +127,15 @@ export class DnsServer {
    * keys its handles by the port asked), and so the same port.
    */
   async start(): Promise<BoundDns> {
+    const choice = chooseUdpEngine(this.config.dns.udpEngine, {
+      workers: this.config.workers,
+      ports: this.config.listen.map((l) => l.port),
+    });
+    this.udpEngine = choice.engine;
+    this.log.info(
+      { udpEngine: choice.engine.name, reason: choice.reason },
+      `UDP engine: ${choice.engine.name}`,
+    );
     try {
       for (const address of this.config.listen)
         this.listeners.set(listenKey(address), await this.bind(address));
@@ -173,10 +185,20 @@ export class DnsServer {
       this.log.error({ err: error, transport }, 'query handler failed; answered SERVFAIL');
     };
     const tcpOptions = { handler, onError, ...tcpLimits(config), budget: this.budget };
+    const engine = this.udpEngine!;
+    // Each worker binds its own batched socket: with port 0 each would get its own port.
+    const reusePort = engine.name === 'batched' && config.workers > 1;
+    if (reusePort && port === 0)
+      return Promise.reject(
+        new SteerdnsError(
+          'STEERDNS_ERR_UDP_ENGINE',
+          `${hostPort(host, port)}: dns.udpEngine batched with workers > 1 needs a port other than 0`,
+        ),
+      );
     return listenPair({
       host,
       port,
-      udp: (p) => listenUdp({ host, port: p, handler, onError }),
+      udp: (p) => engine.listen({ host, port: p, handler, onError, reusePort }),
       tcp: (p) => listenTcp({ ...tcpOptions, host, port: p }),
     });
   }

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
 
 /**
  * Runs the real server (`src/main.ts`) as a child process for end-to-end tests: it listens on
@@ -136,6 +137,28 @@ export async function tmpdirWith(files: Readonly<Record<string, string>>): Promi
 }
 
 /**
+ * The environment variable that runs servers on another UDP engine (`dns.udpEngine`):
+ * {@link startServer} writes it into the `--config` file (which must be in the temporary
+ * directory) and checks that the server says it runs that engine. test/e2e/udp-batched.test.ts
+ * sets it to run end-to-end tests on the batched engine.
+ */
+export const UDP_ENGINE_ENV = 'STEERDNS_TEST_UDP_ENGINE';
+
+/** Sets `dns.udpEngine` in the `--config` file of `args` when {@link UDP_ENGINE_ENV} asks for it. */
+async function applyUdpEngine(args: readonly string[]): Promise<string | undefined> {
+  const engine = process.env[UDP_ENGINE_ENV];
+  if (engine === undefined || engine === '') return undefined;
+  const at = args.indexOf('--config');
+  const file = at >= 0 ? args[at + 1] : undefined;
+  if (file === undefined || !resolve(file).startsWith(tmpdir()))
+    throw new Error(`server-process: ${UDP_ENGINE_ENV} needs --config with a file in ${tmpdir()}`);
+  const doc = parseDocument(await readFile(file, 'utf8'));
+  doc.setIn(['dns', 'udpEngine'], engine);
+  await writeFile(file, String(doc));
+  return engine;
+}
+
+/**
  * Starts `node --import tsx src/main.ts ...args` from the repository root; unless `args` has
  * `--listen`, `--listen 127.0.0.1:0` is added. Resolves once the server has logged its
  * `listening` line (every listener bound), with the addresses of that line; rejects with its
@@ -147,6 +170,7 @@ export async function startServer(
   opts: StartOptions = {},
 ): Promise<ServerProcess> {
   const expanded = [...args];
+  const engine = await applyUdpEngine(expanded);
   if (opts.addListen !== false && !expanded.includes('--listen')) {
     expanded.push('--listen', '127.0.0.1:0');
   }
@@ -161,7 +185,10 @@ export async function startServer(
   });
   const running = wrap(child, opts.maxLogLines ?? 100_000);
   try {
-    return withBound(running, await waitListening(running, opts.readyTimeoutMs ?? 60_000));
+    const started = withBound(running, await waitListening(running, opts.readyTimeoutMs ?? 60_000));
+    if (engine !== undefined && !started.entries().some((e) => e['udpEngine'] === engine))
+      throw new Error(`server-process: the server does not say it runs UDP engine ${engine}`);
+    return started;
   } catch (err) {
     await running.stop(1000);
     throw err;
