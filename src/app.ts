@@ -89,6 +89,7 @@ async function startWorkersWithTables(
     replicate: (batch) => {
       workers.replicate(batch);
     },
+    protectionStats: () => workers.protectionStats(),
     peerTables(send) {
       toPeers = send;
       return {
@@ -148,8 +149,8 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     stops.push(() => agents.stop());
     // A primary holds only an outline of the zones: a worker explains.
     const explain = pool && ((request: ExplainRequest) => pool.explain(request));
-    // With workers, each counts its own (the primary answers no query).
-    const counters = 'protectionStats' in dns ? () => dns.protectionStats() : undefined;
+    // With workers, each counts its own and reports it every second: the primary sums them.
+    const counters = () => dns.protectionStats();
     const api = await startStatusConsumer(node, log, explain, counters);
     stops.push(() => api.stop());
     const listening = (): Listening => ({
@@ -265,9 +266,20 @@ export async function startWorkerApp(worker: WorkerProcess, log: Logger): Promis
   const dns = await startDnsConsumer(node, log);
   log.info({ dns: dns.bound(), version: node.snapshot().version }, 'ready');
   worker.channel.send({ type: 'ready', dns: dns.bound() });
+  // The primary's status shows every worker's rate-limit and cookie counters, summed.
+  let reported = '';
+  const protection = setInterval(() => {
+    const stats = { ...dns.protectionStats() };
+    const text = JSON.stringify(stats);
+    if (text === reported) return;
+    reported = text;
+    worker.channel.send({ type: 'protection', stats });
+  }, 1000);
+  protection.unref();
   return {
     stopped: link.stopped,
     async close() {
+      clearInterval(protection);
       link.replicator()?.stop();
       await dns.stop();
     },

@@ -1,3 +1,4 @@
+import type { ProtectionStats } from '../answer/protection.js';
 /**
  * What a primary and its workers say to each other over the cluster IPC channel: one
  * generic snapshot (a worker that starts) and one generic change (everything after), plus
@@ -50,6 +51,8 @@ export type WorkerMessage =
   /** A configuration change was applied here: the next worker may reload. */
   | { readonly type: 'reloaded'; readonly version: number }
   | { readonly type: 'replicate'; readonly batch: ReplicationBatch }
+  /** The worker's rate-limit and cookie counters so far (sent every second). */
+  | { readonly type: 'protection'; readonly stats: ProtectionStats }
   | {
       readonly type: 'explained';
       readonly id: number;

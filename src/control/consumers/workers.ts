@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { ExplainError, type ExplainRequest } from '../../answer/explain.js';
+import { noProtectionStats, type ProtectionStats } from '../../answer/protection.js';
 import type { Logger } from '../../observability/log.js';
 import type { ExplainOutcome } from '../../server/status-api.js';
 import type { BoundDns } from '../../server/dns-server.js';
@@ -33,6 +34,8 @@ export interface WorkersConsumer {
   bound(): BoundDns;
   /** Sends rows written outside the node (by a peer node) to every worker. */
   replicate(batch: ReplicationBatch): void;
+  /** The rate-limit and cookie counters of every worker, summed (workers that ended included). */
+  protectionStats(): Readonly<ProtectionStats>;
   /** Stops every worker (each drains its listeners, then ends). */
   stop(): Promise<void>;
 }
@@ -96,6 +99,8 @@ export async function startWorkers(
       worker.send({ type: 'explain', id, request } satisfies PrimaryMessage);
     });
   };
+  const protection = new Map<Worker, ProtectionStats>();
+  const retired = noProtectionStats();
   const unsubscribe = node.subscribe((snapshot, change) => {
     outbox.change({ type: 'change', version: snapshot.version, change: shareChange(change) });
   });
@@ -116,6 +121,7 @@ export async function startWorkers(
           resolve(message.dns);
         }
         if (message.type === 'explained') explaining.get(message.id)?.(message);
+        if (message.type === 'protection') protection.set(worker, message.stats);
         if (message.type === 'replicate') {
           replicator.receive(message.batch);
           broadcast(message, worker);
@@ -130,6 +136,10 @@ export async function startWorkers(
         }
       });
       worker.on('exit', (code, signal) => {
+        // What an ended worker counted stays in the sums.
+        const last = protection.get(worker);
+        if (last) addInto(retired, last);
+        protection.delete(worker);
         workers.delete(worker);
         listening.delete(worker);
         outbox.remove(worker);
@@ -172,12 +182,22 @@ export async function startWorkers(
     replicate(batch) {
       broadcast({ type: 'replicate', batch });
     },
+    protectionStats() {
+      const sum = { ...retired };
+      for (const stats of protection.values()) addInto(sum, stats);
+      return sum;
+    },
     async stop() {
       stopping = true;
       unsubscribe();
       await Promise.all([...workers].map(stopWorker));
     },
   };
+}
+
+/** Adds every counter of `more` into `sum`. */
+function addInto(sum: ProtectionStats, more: Readonly<ProtectionStats>): void {
+  for (const key of Object.keys(sum) as (keyof ProtectionStats)[]) sum[key] += more[key];
 }
 
 function stopWorker(worker: Worker): Promise<void> {
