@@ -1,3 +1,4 @@
+import type { MasterRecord } from './master-record.js';
 import type { Role } from '../cluster/roles.js';
 import type { Health } from '../health/tracker.js';
 
@@ -48,6 +49,10 @@ export interface ClusterView {
   readonly etcdEndpoint: string;
   readonly nodes: readonly ClusterNodeView[];
   readonly checks: readonly OwnCheckView[];
+  /** The master record of the highest epoch seen (`PREFIX/master`, written by the master). */
+  readonly masterRecord?: MasterRecord;
+  /** Master records of an older epoch than the one kept, dropped since start. */
+  readonly staleMasterRecords: number;
   /** The owner of each health check (check id → node), when checks are shared. */
   readonly healthOwners?: Readonly<Record<string, string>>;
 }

@@ -12,6 +12,8 @@ import {
   type ClusterLab,
 } from '../helpers/cluster-lab.js';
 import { canCreateNamespaces } from '../helpers/netns.js';
+import { EtcdClient } from '../../src/cluster/etcd-client.js';
+import { parseMasterRecord, type MasterRecord } from '../../src/control/master-record.js';
 
 /**
  * Three steerdns nodes in network namespaces, a three-member etcd, a client
@@ -26,6 +28,17 @@ describe(
     let cluster: ClusterLab;
     const deadline = <T>(what: string, ms: number, probe: () => Promise<T | undefined>) =>
       waitFor(what, ms, probe, () => clusterDiagnostics(cluster.servers));
+
+    /** What `PREFIX/master` holds now, read from etcd (its unix socket, from outside the namespaces). */
+    const masterRecord = async (): Promise<MasterRecord | undefined> => {
+      const client = new EtcdClient({ endpoints: cluster.etcd.endpoints });
+      try {
+        const { kvs } = await client.range('/steerdns/default/master');
+        return kvs[0] && parseMasterRecord(kvs[0].value);
+      } finally {
+        client.close();
+      }
+    };
 
     before(async () => {
       cluster = await startClusterLab();
@@ -83,6 +96,7 @@ describe(
 
     it('kill -9 of the master: answers on the service address resume within 3.5 s', async () => {
       const master = await cluster.onlyHolder();
+      const before = await masterRecord();
       // The probe runs inside the client namespace, 1,000 queries per second.
       const probe = await cluster.probe(1);
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -94,6 +108,13 @@ describe(
       process.stdout.write(`# kill -9 ${master} -> ${next}: gap ${result.longestGapMs} ms\n`);
       assert.ok(result.answered > 500, `answered only ${result.answered}`);
       assert.ok(result.longestGapMs < 3500, `no answer for ${result.longestGapMs} ms`);
+      // The new master wrote its record with its (greater) epoch.
+      assert.equal(before?.node, master);
+      const after = await deadline(`a master record by ${next}`, 5000, async () => {
+        const record = await masterRecord();
+        return record?.node === next ? record : undefined;
+      });
+      assert.ok(after.epoch > before.epoch, `epoch ${after.epoch} after ${before.epoch}`);
       await cluster.startNode(master);
     });
 

@@ -5,7 +5,9 @@ import type { Role } from '../../cluster/roles.js';
 import type { LeaseSession } from '../../cluster/session.js';
 import type { CompiledCluster } from '../../config/compile-cluster.js';
 import type { Logger } from '../../observability/log.js';
+import { PrefixView } from '../../cluster/prefix-view.js';
 import type { ClusterNodeView } from '../cluster-view.js';
+import { parseMasterRecord, type MasterRecord } from '../master-record.js';
 
 /** What this node publishes about itself under `nodes/NAME`. */
 export interface Registration {
@@ -30,6 +32,8 @@ export interface CampaignOptions {
   readonly onFollower: (master: string | undefined, epoch: number) => void;
   /** The registered nodes changed. */
   readonly onNodes: (nodes: readonly ClusterNodeView[]) => void;
+  /** A master record was written (by this node or another; the receiver checks its epoch). */
+  readonly onMasterRecord: (record: MasterRecord) => void;
 }
 
 /** A node's candidacy and registration. */
@@ -40,6 +44,11 @@ export interface Campaign {
   withdraw(): void;
   /** Writes the registration again when the role, epoch or listeners changed. */
   refresh(): void;
+  /**
+   * Writes `record` under `master`, guarded by this node's epoch: etcd refuses it once the
+   * node no longer leads. Resolves whether it was written.
+   */
+  announceMaster(record: MasterRecord): Promise<boolean>;
   /** Withdraws, deletes the registration and stops watching. */
   stop(): Promise<void>;
 }
@@ -87,6 +96,18 @@ export function startCampaign(options: CampaignOptions): Campaign {
     const { role, epoch, dns, replication } = options.registration();
     return { role, epoch, addresses: dns, ...(replication === undefined ? {} : { replication }) };
   };
+  const masterKey = `${cluster.prefix}master`;
+  const masterView = new PrefixView({
+    client,
+    prefix: masterKey,
+    logger: log,
+    onChange: (kvs) => {
+      const kv = kvs.find((entry) => entry.key === masterKey);
+      const record = kv && parseMasterRecord(kv.value);
+      if (record) options.onMasterRecord(record);
+    },
+  });
+  void masterView.start();
   let written = JSON.stringify(status());
   void membership.start(status()).catch((error: unknown) => {
     log.warn({ err: error }, 'cannot read the cluster members yet; retrying');
@@ -114,8 +135,20 @@ export function startCampaign(options: CampaignOptions): Campaign {
         log.debug({ err: error }, 'cannot write the registration; the next change retries');
       });
     },
+    async announceMaster(record) {
+      try {
+        const result = await election.guardedTxn({
+          success: [{ op: 'put', key: masterKey, value: JSON.stringify(record) }],
+        });
+        return result.succeeded;
+      } catch (error) {
+        log.debug({ err: error }, 'cannot write the master record (not the leader any more?)');
+        return false;
+      }
+    },
     async stop() {
       standing = false;
+      masterView.close();
       await election.close();
       await membership.close();
     },

@@ -11,6 +11,7 @@ import type { CompiledCluster } from '../../config/compile-cluster.js';
 import type { Logger } from '../../observability/log.js';
 import type { BoundDns } from '../../server/dns-server.js';
 import type { ClusterNodeView, ClusterView } from '../cluster-view.js';
+import { newerRecord, type MasterRecord } from '../master-record.js';
 import type { ControlNode } from '../node.js';
 import { selfQueryCheck, startNodeChecks } from './node-checks.js';
 import { startCampaign, type Campaign } from './cluster-campaign.js';
@@ -87,7 +88,8 @@ export async function startClusterProducer(
     hooks: cluster.hooks,
     hookTimeoutMs: cluster.hookTimeoutMs,
     log: clusterLog,
-    onChange: () => {
+    onChange: (role, epoch) => {
+      if (role === 'active') announce(epoch);
       publish();
     },
     onHookFailure: () => {
@@ -126,12 +128,37 @@ export async function startClusterProducer(
       state.epoch = epoch;
       evaluate();
     },
+    onMasterRecord: (record) => {
+      const { record: kept, stale } = newerRecord(state.masterRecord, record);
+      if (stale) {
+        state.staleMasterRecords++;
+        clusterLog.warn(
+          { node: record.node, epoch: record.epoch, current: kept?.epoch },
+          'dropped a master record of an older epoch',
+        );
+      }
+      state.masterRecord = kept;
+      publish();
+    },
     onNodes: (nodes) => {
       state.nodes = nodes;
       publish();
       for (const listener of nodeListeners) listener(nodes);
     },
   });
+
+  /** Once active: the master record, guarded by the epoch it was elected with. */
+  function announce(epoch: number): void {
+    const record: MasterRecord = {
+      node: cluster!.node,
+      epoch,
+      addresses: cluster!.addresses.map((a) => `${a.address}/${a.prefixLength}`),
+      since: Date.now(),
+    };
+    void campaign.announceMaster(record).then((written) => {
+      if (!written) clusterLog.warn({ epoch }, 'the master record was refused: no longer master');
+    });
+  }
 
   function evaluate(): void {
     const checksOk = checks.ok();
@@ -171,6 +198,8 @@ export async function startClusterProducer(
       etcdEndpoint: client.currentEndpoint,
       nodes: withLag(withTargets(state.nodes, state.healthOwners), state.replicationLag),
       checks: checks.states(),
+      ...(state.masterRecord ? { masterRecord: state.masterRecord } : {}),
+      staleMasterRecords: state.staleMasterRecords,
       ...(state.healthOwners.size > 0
         ? { healthOwners: Object.fromEntries(state.healthOwners) }
         : {}),
@@ -257,6 +286,8 @@ class ClusterState {
   nodes: readonly ClusterNodeView[] = [];
   healthOwners: ReadonlyMap<string, string> = new Map();
   replicationLag: ReadonlyMap<string, number> = new Map();
+  masterRecord: MasterRecord | undefined;
+  staleMasterRecords = 0;
 }
 
 /** The nodes, each with the replication lag from it (when persistence is shared). */
