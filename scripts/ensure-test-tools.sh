@@ -1,6 +1,6 @@
 #!/usr/bin/env sh
 # Installs the real tools the end-to-end tests use when they are missing: dig and kdig, and for
-# the cluster tests etcd, ip, nft, arping and ping.
+# the cluster tests etcd, ip, nft, arping, ping and openssl.
 # Needs root and Debian's apt; says what is missing otherwise.
 set -eu
 missing=""
@@ -11,6 +11,7 @@ command -v ip > /dev/null 2>&1 || missing="$missing iproute2"
 command -v nft > /dev/null 2>&1 || missing="$missing nftables"
 command -v arping > /dev/null 2>&1 || missing="$missing iputils-arping"
 command -v ping > /dev/null 2>&1 || missing="$missing iputils-ping"
+command -v openssl > /dev/null 2>&1 || missing="$missing openssl"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get > /dev/null 2>&1; then
   echo "ensure-test-tools: missing Debian packages:$missing (install them as root)" >&2
