@@ -70,8 +70,10 @@ export async function startClusterProducer(
   replication?: string,
 ): Promise<ClusterProducer | undefined> {
   const { config } = node.snapshot();
-  const cluster = config.cluster;
-  if (cluster === undefined) return undefined;
+  if (config.cluster === undefined) return undefined;
+  // A const of the narrowed type: the functions below see it as defined.
+  const cluster: CompiledCluster = config.cluster;
+  const held = cluster.addresses.map((a) => `${a.address}/${a.prefixLength}`);
   const clusterLog = log.child({ cluster: cluster.name, node: cluster.node });
   const client = new EtcdClient(etcdOptions(cluster));
   const session = new LeaseSession({
@@ -150,9 +152,9 @@ export async function startClusterProducer(
   /** Once active: the master record, guarded by the epoch it was elected with. */
   function announce(epoch: number): void {
     const record: MasterRecord = {
-      node: cluster!.node,
+      node: cluster.node,
       epoch,
-      addresses: cluster!.addresses.map((a) => `${a.address}/${a.prefixLength}`),
+      addresses: held,
       since: Date.now(),
     };
     void campaign.announceMaster(record).then((written) => {
@@ -186,13 +188,13 @@ export async function startClusterProducer(
 
   function publish(): void {
     const view: ClusterView = {
-      cluster: cluster!.name,
-      node: cluster!.node,
+      cluster: cluster.name,
+      node: cluster.node,
       role: keeper.role,
       epoch: state.epoch,
-      master: state.masterEpoch !== undefined ? cluster!.node : state.master,
+      master: state.masterEpoch !== undefined ? cluster.node : state.master,
       holding: keeper.holding,
-      addresses: cluster!.addresses.map((a) => `${a.address}/${a.prefixLength}`),
+      addresses: held,
       session: state.session,
       renewedAt: state.renewedAt,
       etcdEndpoint: client.currentEndpoint,
