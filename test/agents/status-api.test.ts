@@ -129,7 +129,9 @@ test('the table form has one line per member', async () => {
   );
   const lines = stdout.trim().split('\n');
   assert.match(lines[0] ?? '', /^SERVICE\s+MEMBER\s+ADDRESS\s+STATE/);
-  assert.equal(lines.length, 4);
+  // The header, three members, and the workers' rate-limit and cookie counters, summed.
+  assert.equal(lines.length, 5, stdout);
+  assert.match(lines[4] ?? '', /^rate limiting: \d+ responses dropped/);
 });
 
 test('other paths are 404, other methods 405', async () => {
