@@ -5,6 +5,7 @@ import type { CompiledConfig } from '../config/compiled.js';
 import { ConnectionBudget, listenTcp, type TcpLimits, type TcpListener } from '../dns/tcp.js';
 import type { Transport } from '../dns/transport.js';
 import type { UdpEngine, UdpSocket } from '../dns/udp-engine.js';
+import { BatchedSocket } from '../dns/udp-batched.js';
 import { chooseUdpEngine } from '../dns/udp-engines.js';
 import { SteerdnsError } from '../lib/errors.js';
 import { boundAddress, listenPair } from '../dns/listen-pair.js';
@@ -242,6 +243,12 @@ export class DnsServer {
   async close(): Promise<void> {
     const all = [...this.listeners.values()];
     this.listeners.clear();
+    for (const { udp } of all)
+      if (udp instanceof BatchedSocket)
+        this.log.info(
+          { udp: boundAddress(udp.address()), ...udp.stats() },
+          'UDP batches received since start',
+        );
     await Promise.all(all.map(closeListeners));
   }
 }

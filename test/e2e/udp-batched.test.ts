@@ -92,6 +92,18 @@ if (skip) {
     });
   });
 
+  test('batched with two workers and a port 0 stops with a reason, not on two ports', async () => {
+    const dir = await tmpdirWith(dataSet({ port: 0, workers: 2 }));
+    try {
+      await assert.rejects(
+        startServer(['serve', '--config', join(dir, 'steerdns.yaml')], { addListen: false }),
+        /batched cannot run: workers: 2 with a listen port 0/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   describe('batched engine: a burst of malformed packets', () => {
     let server: DataSetServer;
     before(async () => {

@@ -187,7 +187,9 @@ export async function startServer(
   try {
     const started = withBound(running, await waitListening(running, opts.readyTimeoutMs ?? 60_000));
     if (engine !== undefined && !started.entries().some((e) => e['udpEngine'] === engine))
-      throw new Error(`server-process: the server does not say it runs UDP engine ${engine}`);
+      throw new Error(
+        `server-process: the server does not say (at log level info) that it runs UDP engine ${engine}`,
+      );
     return started;
   } catch (err) {
     await running.stop(1000);
