@@ -411,14 +411,17 @@ static size_t source_control(udp_t *u, uint32_t slot, char *control) {
   if (d->family == 4) {
     struct in_pktinfo info;
     memset(&info, 0, sizeof info);
-    info.ipi_spec_dst = d->info.v4.ipi_addr;
+    // The kernel's choice of local address for a reply: the destination of a unicast
+    // datagram, the interface's address for a broadcast one.
+    info.ipi_spec_dst = d->info.v4.ipi_spec_dst;
     c->cmsg_level = IPPROTO_IP;
     c->cmsg_type = IP_PKTINFO;
     c->cmsg_len = CMSG_LEN(sizeof info);
     memcpy(CMSG_DATA(c), &info, sizeof info);
     return CMSG_SPACE(sizeof info);
   }
-  if (d->family == 6) {
+  // A multicast destination is no source: the kernel chooses one.
+  if (d->family == 6 && !IN6_IS_ADDR_MULTICAST(&d->info.v6.ipi6_addr)) {
     struct in6_pktinfo info;
     memset(&info, 0, sizeof info);
     info.ipi6_addr = d->info.v6.ipi6_addr;
