@@ -30,16 +30,28 @@ const closed = (socket: dgram.Socket): boolean => {
   }
 };
 
-// A port this test holds for UDP, and taken for TCP (by this test, or by whoever had it).
-const taken = await udpOn(0);
-const takenPort = taken.address().port;
-const blocker = net.createServer();
-await new Promise<void>((resolve) => {
-  blocker.once('error', () => {
-    resolve();
+// A port this test holds for UDP and for TCP (the blocker). Only a port whose TCP side this
+// test holds will do: one taken by another process could be given back during the tests.
+const tcpBlocker = async (port: number): Promise<net.Server | undefined> => {
+  const server = net.createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => {
+      resolve(undefined);
+    });
+    server.listen(port, HOST, () => {
+      resolve(server);
+    });
   });
-  blocker.listen(takenPort, HOST, resolve);
-});
+};
+let taken = await udpOn(0);
+let blocker = await tcpBlocker(taken.address().port);
+for (let attempt = 1; blocker === undefined; attempt++) {
+  assert.ok(attempt < 50, 'no port free for both UDP and TCP in 50 attempts');
+  taken.close();
+  taken = await udpOn(0);
+  blocker = await tcpBlocker(taken.address().port);
+}
+const takenPort = taken.address().port;
 after(() => {
   blocker.close();
   if (!closed(taken)) taken.close();
