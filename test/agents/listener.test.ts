@@ -100,8 +100,9 @@ async function harness(t: TestContext, options: AgentListenerOptions = {}): Prom
     port,
     logs,
     snapshots,
-    waitLog: (what, match, ms = 2000) => wait(what, () => logs.find(match), ms),
-    waitSnapshot: async (what, match, ms = 2000) => {
+    // Deadlines, not delays: generous for a loaded machine, a passing wait returns at once.
+    waitLog: (what, match, ms = 10_000) => wait(what, () => logs.find(match), ms),
+    waitSnapshot: async (what, match, ms = 10_000) => {
       await wait(what, () => (snapshots.some(match) ? true : undefined), ms);
     },
   };
