@@ -5,9 +5,6 @@ import type { Role } from './role.js';
 
 export type { Role } from './role.js';
 
-/** The reason of `initial` for a node ready to serve that waits for the election. */
-export const NO_MASTER = 'no master known yet';
-
 /** What a node's role follows from. */
 export interface RoleInputs {
   /** This node's epoch while it is the elected master; undefined otherwise. */
@@ -35,7 +32,7 @@ export function roleFor(inputs: RoleInputs): { role: Role; reason: string } {
   if (inputs.sessionOk === undefined) return { role: 'initial', reason: 'joining etcd' };
   if (inputs.checksOk === undefined) return { role: 'initial', reason: 'checks pending' };
   if (inputs.masterEpoch !== undefined) return { role: 'active', reason: 'elected master' };
-  if (inputs.followedEpoch === 0) return { role: 'initial', reason: NO_MASTER };
+  if (inputs.followedEpoch === 0) return { role: 'initial', reason: 'no master known yet' };
   return { role: 'standby', reason: 'another node is master' };
 }
 

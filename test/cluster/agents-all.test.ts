@@ -1,9 +1,9 @@
-import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { query } from '../helpers/dns-client.js';
+import { deadline } from '../helpers/cluster-lab.js';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import {
   REPO_ROOT,
@@ -49,13 +49,9 @@ const addressesOf = async (server: ServerProcess): Promise<string[]> => {
   return reply.answers.flatMap((a) => (a.type === 'A' ? [a.data] : [])).sort();
 };
 
-const until = async (what: string, check: () => Promise<boolean>): Promise<void> => {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `timed out after 10 s waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 50));
-  }
-};
+/** Waits (10 s at most) until `check` holds. */
+const until = (what: string, check: () => Promise<boolean>): Promise<true> =>
+  deadline(what, 10_000, async () => ((await check()) ? true : undefined), undefined, 50);
 
 describe('agents announce to every node of a cluster', { timeout: 120_000 }, () => {
   let etcd: EtcdCluster;

@@ -6,7 +6,7 @@ import {
   type EtcdTlsOptions,
 } from '../../cluster/etcd-client.js';
 import { LeaseSession, type SessionLease } from '../../cluster/session.js';
-import { NO_MASTER, RoleKeeper, roleFor, type Role } from '../../cluster/roles.js';
+import { RoleKeeper, roleFor, type Role, type RoleInputs } from '../../cluster/roles.js';
 import type { CompiledCluster } from '../../config/compile-cluster.js';
 import type { Logger } from '../../observability/log.js';
 import type { BoundDns } from '../../server/dns-server.js';
@@ -163,22 +163,19 @@ export async function startClusterProducer(
   }
 
   function evaluate(): void {
-    const checksOk = checks.ok();
-    const { role, reason } = roleFor({
+    const inputs: RoleInputs = {
       masterEpoch: state.masterEpoch,
       followedEpoch: state.epoch,
       sessionOk: state.session === 'joining' ? undefined : state.session === 'ok',
-      checksOk: checks.states().length === 0 ? true : checksOk,
+      checksOk: checks.states().length === 0 ? true : checks.ok(),
       hookFailed: Date.now() < state.hookFailedUntil,
       stopping: state.stopping,
-    });
-    // Only a node that could serve as master stands for it.
-    // A node stands for master while it could serve as one: lease renewed, checks up (it
-    // is `initial` until it knows the election's outcome, and stands meanwhile).
+    };
+    const { role, reason } = roleFor(inputs);
+    // A node stands for master while it could serve as one: were it elected, it would be
+    // active (lease renewed, checks up, no hook failed), whether or not it knows the outcome.
     const eligible =
-      session.lease !== undefined &&
-      role !== 'inop' &&
-      (role !== 'initial' || reason === NO_MASTER);
+      session.lease !== undefined && roleFor({ ...inputs, masterEpoch: 1 }).role === 'active';
     if (!eligible) state.masterEpoch = undefined;
     if (eligible) campaign.stand();
     else campaign.withdraw();
