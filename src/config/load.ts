@@ -265,13 +265,6 @@ function compileTcpTimers(config: ConfigFile, at: Where, problems: Problem[]) {
   };
 }
 
-/** The hosts of `listen` that parse (the others are reported by compileListen). */
-const listenHosts = (config: ConfigFile): string[] =>
-  (config.listen ?? [DEFAULTS.listen]).flatMap((text) => {
-    const address = parseListen(text);
-    return address ? [address.host] : [];
-  });
-
 /** Turns a schema-valid configuration into a {@link CompiledConfig}, collecting problems. */
 function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): CompiledConfig {
   const zones: ZoneSource[] = [];
@@ -288,9 +281,10 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
     config.geo?.countryDatabase === undefined
       ? undefined
       : resolve(dirname(source.file), config.geo.countryDatabase);
+  const listen = compileListen(config, source, problems);
   return {
     file: source.file,
-    listen: compileListen(config, source, problems),
+    listen,
     workers: config.workers ?? availableParallelism(),
     log: {
       level: config.log?.level ?? DEFAULTS.logLevel,
@@ -304,7 +298,13 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
       tcpOutputLimit: config.dns?.tcpOutputLimit ?? DEFAULTS.tcpOutputLimit,
       udpEngine: config.dns?.udpEngine ?? DEFAULT_UDP_ENGINE,
     },
-    protection: compileProtection(config.dns, source.file, where, problems, listenHosts(config)),
+    protection: compileProtection(
+      config.dns,
+      source.file,
+      where,
+      problems,
+      listen.map((l) => l.host),
+    ),
     zones,
     agents: resolveAgents(config.agents, source, problems),
     api: resolveApi(config.api, source, problems),
