@@ -6,6 +6,7 @@ import type { Logger } from '../observability/log.js';
 import type { ExplainError, ExplainRequest, QueryExplanation } from '../answer/explain.js';
 import type { MemberStatus } from './member-status.js';
 import type { ProtectionStats } from '../answer/protection.js';
+import type { MetricsExposition } from '../observability/metrics-exposition.js';
 
 /**
  * The DNS counters of the process that serves the interface (rate limiting and cookies),
@@ -83,15 +84,43 @@ async function explainAnswer(url: URL, explain: ExplainOnLiveState | undefined):
   return { status: 200, body: { explanation: outcome } };
 }
 
+/** `GET /metrics`: the exposition, or 500 when it cannot be gathered. */
+function serveMetrics(
+  metrics: MetricsExposition,
+  request: IncomingMessage,
+  response: ServerResponse,
+  log: Logger,
+): void {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end();
+    return;
+  }
+  metrics.text().then(
+    (text) => {
+      response.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+      response.end(request.method === 'HEAD' ? undefined : text);
+    },
+    (error: unknown) => {
+      log.error({ err: error }, 'operator interface: /metrics failed');
+      response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+    },
+  );
+}
+
 function handler(
   rows: () => readonly MemberStatus[],
   explain: ExplainOnLiveState | undefined,
   log: Logger,
   counters: DnsCounters | undefined,
   cluster: ClusterStatus | undefined,
+  metrics: MetricsExposition | undefined,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     const url = new URL(request.url ?? '/', 'http://operator');
+    if (url.pathname === '/metrics' && metrics) {
+      serveMetrics(metrics, request, response, log);
+      return;
+    }
     const reply: Reply = (status, body) => {
       response.writeHead(status, {
         'content-type': 'application/json',
@@ -138,6 +167,7 @@ function handler(
  * - `GET /explain?name=NAME[&type=T][&client=IP][&ecs=CIDR]`: `{ "explanation": {...} }`,
  *   what the server would answer now and why; a bad or missing parameter is a 400 with
  *   `{ "error": { "code", "message" } }`; 501 when no `explain` is given.
+ * - `GET /metrics`, when `metrics` is given: the Prometheus text exposition.
  * Other paths are 404, other methods 405.
  */
 export async function startStatusApi(
@@ -147,8 +177,9 @@ export async function startStatusApi(
   explain?: ExplainOnLiveState,
   counters?: DnsCounters,
   cluster?: ClusterStatus,
+  metrics?: MetricsExposition,
 ): Promise<StatusApi> {
-  const server: Server = createServer(handler(rows, explain, log, counters, cluster));
+  const server: Server = createServer(handler(rows, explain, log, counters, cluster, metrics));
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -188,6 +219,7 @@ export class StatusApiHolder {
   private readonly explain: ExplainOnLiveState | undefined;
   private readonly counters: DnsCounters | undefined;
   private readonly cluster: ClusterStatus | undefined;
+  private readonly metrics: MetricsExposition | undefined;
 
   constructor(
     rows: () => readonly MemberStatus[],
@@ -195,7 +227,9 @@ export class StatusApiHolder {
     explain?: ExplainOnLiveState,
     counters?: DnsCounters,
     cluster?: ClusterStatus,
+    metrics?: MetricsExposition,
   ) {
+    this.metrics = metrics;
     this.rows = rows;
     this.log = log;
     this.explain = explain;
@@ -221,6 +255,7 @@ export class StatusApiHolder {
         this.explain,
         this.counters,
         this.cluster,
+        this.metrics,
       ));
     await this.close();
     this.api = next;

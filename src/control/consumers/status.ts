@@ -10,6 +10,7 @@ import {
 } from '../../server/status-api.js';
 import type { ControlNode, NodeSnapshot } from '../node.js';
 import { healthIndex, targetStates } from '../state-view.js';
+import type { MetricsExposition } from '../../observability/metrics-exposition.js';
 
 /** Every member of a snapshot with its live state, as `steerdns status` shows it. */
 export function statusRows(snapshot: NodeSnapshot): MemberStatus[] {
@@ -47,17 +48,19 @@ export interface StatusConsumer {
 /**
  * Serves `GET /status` and `GET /explain` on `api.listen` while it is configured; `counters`
  * are this process's DNS counters, when it answers DNS itself. `GET /status` has the node's
- * cluster view (`snapshot.cluster`) when it is in a cluster.
+ * cluster view (`snapshot.cluster`) when it is in a cluster; `GET /metrics` serves `metrics`
+ * when given.
  */
 export async function startStatusConsumer(
   node: ControlNode,
   log: Logger,
   explain: ExplainOnLiveState | undefined = explainOn(node),
   counters?: DnsCounters,
+  metrics?: MetricsExposition,
 ): Promise<StatusConsumer> {
   const rows = (): MemberStatus[] => statusRows(node.snapshot());
   const cluster = (): unknown => node.snapshot().cluster;
-  const api = new StatusApiHolder(rows, log, explain, counters, cluster);
+  const api = new StatusApiHolder(rows, log, explain, counters, cluster, metrics);
   await api.follow(node.snapshot().config.api?.listen);
   let following = Promise.resolve();
   const unsubscribe = node.subscribe((snapshot, change) => {
