@@ -17,6 +17,7 @@ const BELOW_SERVER = [
   'cluster',
   'sites',
   'lb',
+  'referral',
 ];
 const BELOW_APP = [...BELOW_SERVER, 'answer', 'config', 'server', 'control', 'api'];
 
@@ -38,6 +39,7 @@ export const ALLOWED_IMPORTS = {
   cluster: ['lib', 'observability'],
   sites: ['lib', 'observability', 'dns', 'steering', 'health'],
   lb: ['lib', 'observability', 'cluster', 'health', 'steering'],
+  referral: ['lib', 'observability', 'dns', 'steering', 'health', 'agent'],
   answer: ['lib', 'dns', 'zone', 'steering'],
   config: ['lib', 'dns', 'steering', 'health', 'agent'],
   server: [...BELOW_SERVER, 'answer', 'config'],
