@@ -5,7 +5,9 @@
  * peers are given directly instead of through etcd). Node 0 makes RATE new decisions a
  * second for SECONDS; nodes 1 and 2 record, for each key, the time from the decision
  * (`created`) to its merge. Then node 0 fills its table to FILL entries and every node
- * reports its memory once it holds them all.
+ * reports its memory once it holds them all, and the resident memory those entries added to
+ * what it had before the first one (`rssAddedMiB`). Keys are ECS subnets as the answer path
+ * writes them (`10.1.2.0/24`), the larger of the two kinds of key (BENCHMARKS.md §5.4).
  *
  *   node --expose-gc --import tsx bench/peer-replication-lag.ts [RATE] [SECONDS] [FILL] [FILL_STEP]
  *   defaults: 10000 10 1000000 2000. Bounded: every phase has a deadline. Add
@@ -40,6 +42,10 @@ async function child(name: string): Promise<void> {
   // Sized for what the run makes (passed by the parent), as `persistence.maxEntries` would be.
   const store = stores.forService(SERVICE, Number(process.argv[4]));
   const lags: number[] = [];
+  // Lags are kept for the produce phase only: a million numbers kept during the fill would
+  // be the bench's memory, not the node's.
+  let recordLags = true;
+  let baselineRss = 0;
   const table = persistenceTable(stores);
   const merge = table.merge.bind(table);
   table.merge = (rows) => {
@@ -48,7 +54,7 @@ async function child(name: string): Promise<void> {
       changes: { key: string; entry?: { created: number; hits: number } }[];
     }[])
       for (const change of row.changes)
-        if (change.entry?.hits === 1 && store.get(change.key) === undefined)
+        if (recordLags && change.entry?.hits === 1 && store.get(change.key) === undefined)
           lags.push(now - change.entry.created);
     merge(rows);
   };
@@ -73,7 +79,8 @@ async function child(name: string): Promise<void> {
   let made = 0;
   const decide = (): void => {
     const now = Date.now();
-    store.set(`k${made++}`, {
+    const n = made++;
+    store.set(`${10 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}.0/24`, {
       member: `web/m${made % 3}`,
       created: now,
       lastSeen: now,
@@ -108,6 +115,7 @@ async function child(name: string): Promise<void> {
         }
       }, 1);
     }
+    if (message.type === 'fill') recordLags = false;
     if (message.type === 'fill') {
       const step = (): void => {
         for (let i = 0; i < FILL_STEP && made < message.total; i++) decide();
@@ -119,6 +127,7 @@ async function child(name: string): Promise<void> {
     if (message.type === 'report') {
       (globalThis as { gc?: () => void }).gc?.();
       const memory = process.memoryUsage();
+      if (store.size === 0) baselineRss = memory.rss;
       lags.sort((a, b) => a - b);
       const at = (q: number): number | undefined =>
         lags[Math.min(lags.length - 1, Math.floor(q * lags.length))];
@@ -131,7 +140,10 @@ async function child(name: string): Promise<void> {
         p99: at(0.99),
         max: lags.at(-1),
         rssMiB: Math.round(memory.rss / 2 ** 20),
+        rssAddedMiB: Math.round((memory.rss - baselineRss) / 2 ** 20),
         heapMiB: Math.round(memory.heapUsed / 2 ** 20),
+        heapTotalMiB: Math.round(memory.heapTotal / 2 ** 20),
+        externalMiB: Math.round(memory.external / 2 ** 20),
         counters: peers.counters,
       });
       lags.length = 0;
@@ -174,6 +186,7 @@ async function main(): Promise<void> {
       for (const n of nodes) n.send({ type: 'report' } satisfies ToChild);
       for (const r of await Promise.all(reports)) console.log(label, JSON.stringify(r));
     };
+    await report('before the first entry:');
     nodes[0]!.send({ type: 'produce', rate: RATE, seconds: SECONDS } satisfies ToChild);
     await waitFor(nodes[0]!, 'produced', SECONDS * 1000 + 30_000);
     await new Promise((resolve) => setTimeout(resolve, 2000));
