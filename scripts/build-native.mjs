@@ -2,16 +2,22 @@
 // machine's C compiler against the Node headers on the machine; nothing is downloaded. It
 // never fails the install or the tests: without Linux, a compiler or the headers it prints
 // one line and exits 0, and steerdns answers UDP with node:dgram (dns.udpEngine).
-//   node scripts/build-native.mjs [--sanitize]   (--sanitize: -fsanitize=address,undefined)
+//   node scripts/build-native.mjs [--sanitize] [--out FILE]
+//   (--sanitize: -fsanitize=address,undefined; --out: write FILE instead of the addon that
+//   steerdns loads, e.g. a sanitized build for a test, loaded through STEERDNS_UDP_ADDON)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const source = join(root, 'native/udp/udp.c');
-const output = join(root, 'native/udp/build/udp.node');
+const outAt = process.argv.indexOf('--out');
+const output =
+  outAt > 0 && process.argv[outAt + 1]
+    ? process.argv[outAt + 1]
+    : join(root, 'native/udp/build/udp.node');
 
 /** The first directory holding node_api.h and uv.h: the install prefix's, then /usr's. */
 function headers() {
@@ -34,7 +40,7 @@ const compiler = process.env.CC ?? 'cc';
 const sanitize = process.argv.includes('--sanitize')
   ? ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-g']
   : [];
-mkdirSync(join(root, 'native/udp/build'), { recursive: true });
+mkdirSync(dirname(output), { recursive: true });
 const args = [
   '-O2',
   '-Wall',

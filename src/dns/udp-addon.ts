@@ -35,10 +35,18 @@ export interface UdpAddon {
 const ADDON_PATH = join('native', 'udp', 'build', 'udp.node');
 
 /**
- * The addon file: looked for from this module's directory upwards, since this module runs
- * from src/dns (tsx) and from dist/ (the bundle).
+ * The environment variable that names another addon file to load instead of the one built
+ * beside the package: a build with sanitizers for a test, or one built elsewhere.
+ */
+export const UDP_ADDON_ENV = 'STEERDNS_UDP_ADDON';
+
+/**
+ * The addon file: the one {@link UDP_ADDON_ENV} names, else looked for from this module's
+ * directory upwards, since this module runs from src/dns (tsx) and from dist/ (the bundle).
  */
 function findAddon(): string | undefined {
+  const named = process.env[UDP_ADDON_ENV];
+  if (named !== undefined && named !== '') return existsSync(named) ? named : undefined;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let up = 0; up < 4; up++) {
     const path = join(dir, ADDON_PATH);
@@ -58,8 +66,13 @@ export function loadUdpAddon(): { readonly addon?: UdpAddon; readonly reason?: s
   if (loaded !== undefined) return loaded;
   if (process.platform !== 'linux') return (loaded = { reason: `not Linux (${process.platform})` });
   const path = findAddon();
-  if (path === undefined)
-    return (loaded = { reason: `${ADDON_PATH} is not built (npm run build builds it)` });
+  if (path === undefined) {
+    const named = process.env[UDP_ADDON_ENV];
+    const reason = named
+      ? `${named} (${UDP_ADDON_ENV}) does not exist`
+      : `${ADDON_PATH} is not built (npm run build builds it)`;
+    return (loaded = { reason });
+  }
   try {
     const require = createRequire(import.meta.url);
     return (loaded = { addon: require(path) as UdpAddon });
