@@ -7,6 +7,7 @@ import { loadAll, type ConfigSource, type Loaded } from './control/load.js';
 import { configReloader } from './control/producers/config.js';
 import { startHealthProducer } from './control/producers/health.js';
 import { startAgentsProducer } from './control/producers/agents.js';
+import { startReferralProducer } from './control/producers/referral.js';
 import { startClusterProducer } from './control/producers/cluster.js';
 import { startClusterOperator } from './control/producers/cluster-operator.js';
 import { startClusterHealth } from './control/producers/cluster-health.js';
@@ -147,6 +148,8 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     stops.push(() => dns.stop());
     const agents = await startAgentsProducer(node, log);
     stops.push(() => agents.stop());
+    const referral = await startReferralProducer(node, log);
+    stops.push(() => referral.stop());
     // A primary holds only an outline of the zones: a worker explains.
     const explain = pool && ((request: ExplainRequest) => pool.explain(request));
     // With workers, each counts its own and reports it every second: the primary sums them.
@@ -157,6 +160,7 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
       dns: dns.bound(),
       api: api.bound(),
       agents: agents.bound(),
+      referral: referral.bound(),
     });
     const report = listeningReporter(log);
     report(listening());

@@ -12,6 +12,7 @@ import type { Explanation } from '../steering/explain.js';
 import { formatAddress } from '../lib/ip.js';
 import { transferMessages } from './transfer.js';
 import { Admission, type Protection } from './protection.js';
+import { referralResult, type ReferralHook } from './referral.js';
 
 /** Options of a {@link Responder}. */
 export interface ResponderOptions {
@@ -37,6 +38,8 @@ export interface ResponderOptions {
   readonly onAllDown?: (service: string, action: string) => void;
   /** Cookies and UDP rate limiting (see protection.ts); none when undefined. */
   readonly protection?: Protection | undefined;
+  /** A DNS-B's referral answers (seed 002), asked before steering and the zones. */
+  readonly referral?: ReferralHook | undefined;
 }
 
 /** Counters a responder keeps; read by logs and, later, metrics. */
@@ -113,10 +116,30 @@ export class Responder {
     if (q.qtype === RRType.OPT) return emptyReply(q, msg, Rcode.FORMERR, 0, this.negotiated(q));
     if (q.qtype === RRType.AXFR || q.qtype === RRType.IXFR)
       return this.transfer(q, msg, transport, address);
+    if (this.options.referral) {
+      const referred = this.refer(q, msg, transport, address);
+      if (referred) return referred;
+    }
     const steered = this.options.steering?.names.get(q.key);
     if (steered && steers(steered.service, q.qtype)) return this.steer(q, msg, transport, address);
     const answer = this.answerFor(q, msg);
     if (!isEncoded(answer)) return this.chased(q, msg, answer, transport, address);
+    const payload = this.negotiated(q);
+    const limit = transport === 'tcp' ? Limits.maxMessage : q.edns ? payload : Limits.minUdpPayload;
+    return answerReply(q, msg, answer, limit, payload, 0);
+  }
+
+  /** A DNS-B's referral, decided per query on the current table; undefined: not referred. */
+  private refer(
+    q: ParsedQuery,
+    msg: Buffer,
+    transport: Transport,
+    address: string,
+  ): Buffer | undefined {
+    const reply = this.options.referral!(q.key, q.qtype, address);
+    if (!reply) return undefined;
+    const qname = msg.subarray(12, q.qnameEnd);
+    const answer = encodeAnswer(this.writer, qname, referralResult(Buffer.from(qname), reply));
     const payload = this.negotiated(q);
     const limit = transport === 'tcp' ? Limits.maxMessage : q.edns ? payload : Limits.minUdpPayload;
     return answerReply(q, msg, answer, limit, payload, 0);

@@ -229,6 +229,51 @@ export interface CompiledCluster {
   readonly replication: CompiledReplication | undefined;
 }
 
+/** `referral.backbone`: this node is a DNS-B (seed 002). */
+export interface CompiledBackbone {
+  readonly name: string;
+  readonly listen: ListenAddress;
+  /** Lower case, with a trailing dot. */
+  readonly names: readonly string[];
+  readonly referralTtl: number;
+  readonly unmapped: 'nearest' | 'answer';
+  readonly nearestMinPrefix: number;
+  /** Absolute path, if the table is saved. */
+  readonly stateFile: string | undefined;
+  readonly missedIntervals: number;
+}
+
+/** `referral.balancer`: this node is a DNS-LB. */
+export interface CompiledBalancer {
+  readonly label: string;
+  readonly address: string;
+  readonly resolvers: readonly string[];
+  readonly backbones: readonly ListenAddress[];
+  readonly intervalMs: number;
+  readonly listen: ListenAddress | undefined;
+}
+
+/** `referral.owner`: this node is the DNS-A. */
+export interface CompiledOwner {
+  readonly name: string;
+  /** Lower case, no trailing dot (as map messages carry them). */
+  readonly names: readonly string[];
+  /** The service whose members are the sites, lower case with a trailing dot. */
+  readonly service: string;
+  readonly backbones: readonly ListenAddress[];
+  readonly intervalMs: number;
+}
+
+/** The `referral:` section (docs/client-centric.md). */
+export interface CompiledReferral {
+  /** The map protocol's HMAC key, base64. */
+  readonly key: string;
+  readonly maxSkewMs: number;
+  readonly backbone: CompiledBackbone | undefined;
+  readonly balancer: CompiledBalancer | undefined;
+  readonly owner: CompiledOwner | undefined;
+}
+
 /** The configuration a node runs on. Plain, frozen data. */
 export interface CompiledConfig {
   /** The file it came from; undefined for `serve --zone`. */
@@ -260,6 +305,8 @@ export interface CompiledConfig {
   readonly health: CompiledHealth;
   /** The `cluster:` section; undefined: this node runs alone. */
   readonly cluster: CompiledCluster | undefined;
+  /** The `referral:` section; undefined: no client-centric role. */
+  readonly referral?: CompiledReferral | undefined;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
 } from './compiled.js';
 import { compileDuration, MIN_DURATION_MS } from './compile-duration.js';
 import { compileCluster } from './compile-cluster.js';
+import { compileReferral } from './compile-referral.js';
 import { CheckCollector } from './compile-health.js';
 import { compileProtection, defaultProtection } from './compile-protection.js';
 import { canonicalName, compileServices, compileTopology } from './compile-services.js';
@@ -312,6 +313,7 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
     topology: compileTopology(config, countryDatabase, where, problems),
     health: checks.result(config),
     cluster: compileCluster(config.cluster, source.file, where, problems),
+    referral: compileReferral(config.referral, source.file, where, problems),
   };
 }
 

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN, MAX_DURATION_MS } from '../lib/duration.js';
 import { clusterSchema } from './schema-cluster.js';
+import { referralSchema } from './schema-referral.js';
 import { CookiesSchema, RateLimitSchema } from './schema-protection.js';
 import { UdpEngineSchema } from './schema-udp-engine.js';
 
@@ -424,6 +425,7 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     cluster: Type.Optional(clusterSchema(Duration, HealthCheckSchema)),
+    referral: Type.Optional(referralSchema(Duration)),
     services: Type.Optional(Type.Array(ServiceConfigSchema)),
   },
   {

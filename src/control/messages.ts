@@ -12,6 +12,7 @@ import type { BoundDns } from '../server/dns-server.js';
 import type { NodeChange, NodeSnapshot } from './node.js';
 import type { Override } from './overrides.js';
 import type { ReplicationBatch } from './replication.js';
+import type { ReferralLayer } from '../referral/state.js';
 
 /** The part of a snapshot that crosses processes: zones and services are rebuilt there. */
 export interface SharedSnapshot {
@@ -20,6 +21,8 @@ export interface SharedSnapshot {
   readonly health: readonly (readonly [string, TrackerState])[];
   readonly agents: AgentSnapshot;
   readonly overrides: readonly (readonly [string, Override])[];
+  /** The referral layer (seed 002), when anything was heard. */
+  readonly referral?: ReferralLayer;
 }
 
 /** A change as it crosses processes: a configuration travels without its zones. */
@@ -68,6 +71,7 @@ export function shareSnapshot(snapshot: NodeSnapshot): SharedSnapshot {
     health: [...snapshot.health],
     agents: snapshot.agents,
     overrides: [...snapshot.overrides],
+    referral: snapshot.referral.layer,
   };
 }
 

@@ -9,6 +9,13 @@ import { NO_AGENTS, type AgentSnapshot } from '../agent/registry.js';
 import type { ClusterView } from './cluster-view.js';
 import { composeState } from './state-view.js';
 import {
+  NO_REFERRAL,
+  offlineStateView,
+  referralState,
+  type ReferralLayer,
+  type ReferralState,
+} from '../referral/state.js';
+import {
   NO_OVERRIDES,
   overriddenStateView,
   type Override,
@@ -39,6 +46,8 @@ export interface NodeSnapshot {
   readonly state: StateView;
   /** This node's view of its cluster; undefined when it runs alone. Not answered from. */
   readonly cluster: ClusterView | undefined;
+  /** Client-centric roles (seed 002): a DNS-B's table, the owner's offline sites. */
+  readonly referral: ReferralState;
 }
 
 /** A change a producer publishes. `config` carries the zones this process loaded for it. */
@@ -49,7 +58,9 @@ export type NodeChange =
   /** Every override in force (the whole layer: operators change few, rarely). */
   | { readonly kind: 'overrides'; readonly overrides: readonly (readonly [string, Override])[] }
   /** The cluster as this node sees it now (roles, epochs, nodes, its own checks). */
-  | { readonly kind: 'cluster'; readonly cluster: ClusterView };
+  | { readonly kind: 'cluster'; readonly cluster: ClusterView }
+  /** The DNS-LBs registered here and the site lists received (the whole layer). */
+  | { readonly kind: 'referral'; readonly referral: ReferralLayer };
 
 /**
  * Called with the new snapshot and the change that made it. A listener with work to do
@@ -79,7 +90,13 @@ export class ControlNode {
     this.persistence = options.persistence ?? new PersistenceStores();
     const agents = options.agents ?? NO_AGENTS;
     const services = this.build(config, zones, agents);
-    const layers = { health: new Map(), agents, overrides: NO_OVERRIDES, cluster: undefined };
+    const layers = {
+      health: new Map(),
+      agents,
+      overrides: NO_OVERRIDES,
+      cluster: undefined,
+      referral: builtReferral(config, NO_REFERRAL),
+    };
     this.current = snapshotOf(0, config, zones, services, layers);
   }
 
@@ -146,7 +163,12 @@ export class ControlNode {
         const built = this.build(change.config, change.zones, agents);
         const checks = new Set(change.config.health.checks.map((check) => check.id));
         const kept = new Map([...health].filter(([id]) => checks.has(id)));
-        return snapshotOf(next, change.config, change.zones, built, { ...layers, health: kept });
+        const referral = builtReferral(change.config, layers.referral.layer);
+        return snapshotOf(next, change.config, change.zones, built, {
+          ...layers,
+          health: kept,
+          referral,
+        });
       }
       case 'health': {
         const merged = new Map(health);
@@ -163,6 +185,10 @@ export class ControlNode {
       case 'overrides': {
         const overrides = new Map(change.overrides);
         return snapshotOf(next, config, zones, services, { ...layers, overrides });
+      }
+      case 'referral': {
+        const referral = builtReferral(config, change.referral);
+        return snapshotOf(next, config, zones, services, { ...layers, referral });
       }
       case 'cluster':
         // No answer depends on it: the state view is kept as it is.
@@ -194,6 +220,13 @@ interface Layers {
   readonly agents: AgentSnapshot;
   readonly overrides: OverridesLayer;
   readonly cluster: ClusterView | undefined;
+  readonly referral: ReferralState;
+}
+
+/** The referral layer built on a configuration: its DNS-B settings and its members. */
+function builtReferral(config: CompiledConfig, layer: ReferralLayer): ReferralState {
+  const members = config.services.flatMap((s) => s.pools.flatMap((p) => p.members));
+  return referralState(config.referral?.backbone, members, layer);
 }
 
 function snapshotOf(
@@ -203,7 +236,8 @@ function snapshotOf(
   services: LoadedServices,
   layers: Layers,
 ): NodeSnapshot {
-  const { health, agents, overrides, cluster } = layers;
-  const state = overriddenStateView(overrides, composeState(config, services, health, agents));
-  return { version, config, zones, services, health, agents, overrides, state, cluster };
+  const { health, agents, overrides, cluster, referral } = layers;
+  const composed = composeState(config, services, health, agents);
+  const state = overriddenStateView(overrides, offlineStateView(referral.offline, composed));
+  return { version, config, zones, services, health, agents, overrides, state, cluster, referral };
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../observability/log.js';
 import type { ZoneSet } from '../zone/zone-set.js';
 import type { LoadedServices } from './load-services.js';
 import type { StateView } from '../steering/types.js';
+import type { ReferralHook } from '../answer/referral.js';
 
 /** Logs "all members down" once per service per minute, not once per query. */
 function allDownLogger(log: Logger | undefined): (service: string, action: string) => void {
@@ -39,6 +40,7 @@ export function createResponder(
   log?: Logger,
   state: () => StateView = () => services.staticState,
   protection?: Protection,
+  referral?: ReferralHook,
 ): Responder {
   const acl = new Map(
     config.zones.map((zone) => [
@@ -49,6 +51,7 @@ export function createResponder(
   return new Responder(zones, {
     udpPayloadMax: config.dns.udpPayloadMax,
     protection,
+    referral,
     steering: {
       names: services.byKey,
       state,
@@ -98,6 +101,8 @@ export class DnsServer {
   private protection: Protection;
   /** Chosen by {@link start} from `dns.udpEngine`, for the life of the server. */
   private udpEngine: UdpEngine | undefined;
+  /** A DNS-B's referral answers; reads the node's current table itself. */
+  private readonly referral: ReferralHook | undefined;
 
   constructor(
     config: CompiledConfig,
@@ -105,8 +110,10 @@ export class DnsServer {
     services: LoadedServices,
     log: Logger,
     state: () => StateView = () => services.staticState,
+    referral?: ReferralHook,
   ) {
     this.state = state;
+    this.referral = referral;
     this.config = config;
     this.log = log;
     this.protection = new Protection(config.protection);
@@ -117,6 +124,7 @@ export class DnsServer {
       this.log,
       this.state,
       this.protection,
+      this.referral,
     );
   }
 
@@ -226,6 +234,7 @@ export class DnsServer {
       this.log,
       this.state,
       this.protection,
+      this.referral,
     );
   }
 

@@ -12,10 +12,18 @@ export interface Listening {
   readonly api: string | undefined;
   /** The sockets receiving agent announcements (`agents.listen`). */
   readonly agents: readonly string[];
+  /** The map protocol listeners of a DNS-B and a DNS-LB (`referral:`), when configured. */
+  readonly referral?: { readonly backbone?: string; readonly balancer?: string };
 }
 
 const key = (listening: Listening): string =>
-  JSON.stringify([listening.dns.udp, listening.dns.tcp, listening.api ?? null, listening.agents]);
+  JSON.stringify([
+    listening.dns.udp,
+    listening.dns.tcp,
+    listening.api ?? null,
+    listening.agents,
+    listening.referral ?? null,
+  ]);
 
 /**
  * Logs `listening` the first time it is called, and again only when a listener moved (a
@@ -29,7 +37,8 @@ export function listeningReporter(log: Logger): (listening: Listening) => void {
     const now = key(listening);
     if (now === last) return;
     last = now;
-    out.info({ dns: listening.dns, api: listening.api, agents: listening.agents }, 'listening');
+    const { dns, api, agents, referral } = listening;
+    out.info({ dns, api, agents, ...(referral ? { referral } : {}) }, 'listening');
   };
 }
 

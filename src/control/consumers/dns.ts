@@ -25,6 +25,8 @@ export async function startDnsConsumer(node: ControlNode, log: Logger): Promise<
     first.services,
     log,
     () => node.snapshot().state,
+    // Only a DNS-B has a table (referral.backbone); a reload may make this node one.
+    (key, qtype, address) => node.snapshot().referral.table?.refer(key, qtype, address),
   );
   await server.start();
   let served = first;

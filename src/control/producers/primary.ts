@@ -38,6 +38,7 @@ async function nodeFrom(snapshot: SharedSnapshot): Promise<ControlNode> {
   if (snapshot.health.length > 0) void node.publish({ kind: 'health', states: snapshot.health });
   if (snapshot.overrides.length > 0)
     void node.publish({ kind: 'overrides', overrides: snapshot.overrides });
+  if (snapshot.referral) void node.publish({ kind: 'referral', referral: snapshot.referral });
   return node;
 }
 

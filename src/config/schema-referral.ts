@@ -1,0 +1,91 @@
+import { Type, type TInteger, type TString, type TUnion } from '@sinclair/typebox';
+
+const HostPort = Type.String({ minLength: 1, description: 'ADDR:PORT or [IPv6]:PORT' });
+const Address = Type.String({ minLength: 1, description: 'an IPv4 or IPv6 address' });
+const Sender = Type.String({
+  pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$',
+  description: 'a DNS label: 1-63 of a-z 0-9 -',
+});
+const Names = Type.Array(Type.String({ minLength: 1 }), {
+  minItems: 1,
+  description: 'the balanced names, e.g. www.example.com',
+});
+
+/**
+ * The `referral:` section (seed 002, docs/client-centric.md): the roles of client-centric
+ * balancing this node plays. `backbone` is a DNS-B, `balancer` a DNS-LB, `owner` the
+ * DNS-A; a node may play several. Built from the configuration's duration schema.
+ */
+export function referralSchema(duration: TUnion<[TInteger, TString]>) {
+  return Type.Object(
+    {
+      keyFile: Type.String({
+        description: 'the shared HMAC key of the map protocol (as agents.keyFile: hex or base64)',
+      }),
+      maxSkew: Type.Optional(
+        Type.Union(duration.anyOf, {
+          description: 'how far a message time stamp may be from our clock; default 30s',
+        }),
+      ),
+      backbone: Type.Optional(
+        Type.Object(
+          {
+            name: Type.Optional(Sender),
+            listen: HostPort,
+            names: Names,
+            referralTtl: Type.Optional(
+              Type.Union(duration.anyOf, {
+                description: 'TTL of the CNAME and the referral to a DNS-LB; default 1h',
+              }),
+            ),
+            unmapped: Type.Optional(
+              Type.Union([Type.Literal('nearest'), Type.Literal('answer')], {
+                description:
+                  'a resolver nobody registered: the DNS-LB of the nearest registered resolver (default), or the zone answers',
+              }),
+            ),
+            nearestMinPrefix: Type.Optional(Type.Integer({ minimum: 0, maximum: 128 })),
+            stateFile: Type.Optional(
+              Type.String({ description: 'the table is saved here and read at start' }),
+            ),
+            missedIntervals: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+          },
+          { additionalProperties: false, description: 'this node is a DNS-B' },
+        ),
+      ),
+      balancer: Type.Optional(
+        Type.Object(
+          {
+            label: Sender,
+            address: Address,
+            resolvers: Type.Array(Address, { minItems: 1 }),
+            backbones: Type.Array(HostPort, { minItems: 1 }),
+            interval: Type.Optional(
+              Type.Union(duration.anyOf, { description: 'registers again this often; 60s' }),
+            ),
+            listen: Type.Optional(HostPort),
+          },
+          { additionalProperties: false, description: 'this node is a DNS-LB' },
+        ),
+      ),
+      owner: Type.Optional(
+        Type.Object(
+          {
+            name: Type.Optional(Sender),
+            names: Names,
+            service: Type.String({
+              minLength: 1,
+              description: 'the service whose members are the sites (their state: online)',
+            }),
+            backbones: Type.Array(HostPort, { minItems: 1 }),
+            interval: Type.Optional(
+              Type.Union(duration.anyOf, { description: 'sends the list again this often; 60s' }),
+            ),
+          },
+          { additionalProperties: false, description: 'this node is the DNS-A' },
+        ),
+      ),
+    },
+    { additionalProperties: false },
+  );
+}

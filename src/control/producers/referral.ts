@@ -1,0 +1,176 @@
+import type { CompiledConfig, CompiledReferral } from '../../config/compiled.js';
+import type { Logger } from '../../observability/log.js';
+import { Backbone } from '../../referral/backbone.js';
+import { Balancer } from '../../referral/balancer.js';
+import type { SiteEntry } from '../../referral/message.js';
+import { Owner } from '../../referral/owner.js';
+import type { ReceiverStats } from '../../referral/receiver.js';
+import { NO_REFERRAL, type ReferralLayer } from '../../referral/state.js';
+import type { ControlNode, NodeSnapshot } from '../node.js';
+
+/** The client-centric roles this process plays (seed 002), publishing into the node. */
+export interface ReferralProducer {
+  /** Where the map listeners are bound: the DNS-B's, the DNS-LB's (site lists). */
+  bound(): { readonly backbone?: string; readonly balancer?: string };
+  /** Accepted and dropped map messages of each role that receives them. */
+  stats(): { readonly backbone?: ReceiverStats; readonly balancer?: ReceiverStats };
+  stop(): Promise<void>;
+}
+
+/** The sites of the owner's service now: an address is online while a member of it is up. */
+export function ownerSites(snapshot: NodeSnapshot, service: string): SiteEntry[] {
+  const online = new Map<string, boolean>();
+  const found = snapshot.config.services.find((s) => s.name === service);
+  for (const pool of found?.pools ?? [])
+    for (const member of pool.members) {
+      const state = snapshot.state.member(member.key);
+      const up = state.up !== false && member.admin === 'enabled' && state.admin !== 'disabled';
+      for (const address of member.addresses)
+        online.set(address, (online.get(address) ?? false) || up);
+    }
+  return [...online].map(([address, isUp]) => ({ address, online: isUp }));
+}
+
+/** The roles running now, and their parts of the layer. */
+interface Roles {
+  backbone: Backbone | undefined;
+  balancer: Balancer | undefined;
+  owner: Owner | undefined;
+  fromBackbone: ReferralLayer;
+  fromBalancer: ReferralLayer;
+}
+
+const sameBackbone = (a: CompiledReferral | undefined, b: CompiledReferral | undefined): boolean =>
+  JSON.stringify([
+    a?.key,
+    a?.maxSkewMs,
+    a?.backbone?.name,
+    a?.backbone?.listen,
+    a?.backbone?.stateFile,
+  ]) ===
+  JSON.stringify([
+    b?.key,
+    b?.maxSkewMs,
+    b?.backbone?.name,
+    b?.backbone?.listen,
+    b?.backbone?.stateFile,
+  ]);
+
+/**
+ * Runs the roles of the `referral:` section: a DNS-B's map listener and table, a DNS-LB's
+ * registrations and site lists, the owner's site-list notices (sent at once when a site of
+ * its service changes state). Follows reloads: a DNS-B keeps its table unless its listener,
+ * key or state file changed; a DNS-LB registers again when what it registers changed.
+ */
+export async function startReferralProducer(
+  node: ControlNode,
+  log: Logger,
+): Promise<ReferralProducer> {
+  const roles: Roles = {
+    backbone: undefined,
+    balancer: undefined,
+    owner: undefined,
+    fromBackbone: NO_REFERRAL,
+    fromBalancer: NO_REFERRAL,
+  };
+  const publish = (): void => {
+    const referral: ReferralLayer = {
+      balancers: roles.fromBackbone.balancers,
+      siteLists: [...roles.fromBackbone.siteLists, ...roles.fromBalancer.siteLists],
+    };
+    void node.publish({ kind: 'referral', referral });
+  };
+  let current: CompiledReferral | undefined;
+  const follow = async (config: CompiledConfig): Promise<void> => {
+    const wanted = config.referral;
+    const key = Buffer.from(wanted?.key ?? '', 'base64');
+    const rlog = log.child({ component: 'referral' });
+    if (!sameBackbone(current, wanted) || !wanted?.backbone) {
+      await roles.backbone?.close();
+      roles.backbone = undefined;
+      roles.fromBackbone = NO_REFERRAL;
+    }
+    if (wanted?.backbone && !roles.backbone) {
+      roles.backbone = new Backbone({
+        ...wanted.backbone,
+        key,
+        maxSkewMs: wanted.maxSkewMs,
+        log: rlog,
+        publish: (layer) => {
+          roles.fromBackbone = layer;
+          publish();
+        },
+      });
+      await roles.backbone.start();
+    }
+    await followBalancer(roles, wanted, key, rlog, publish);
+    roles.owner?.close();
+    roles.owner = undefined;
+    if (wanted?.owner) {
+      roles.owner = new Owner(wanted.owner, key, rlog);
+      roles.owner.start();
+      void roles.owner.update(ownerSites(node.snapshot(), wanted.owner.service));
+    }
+    current = wanted;
+  };
+  await follow(node.snapshot().config);
+  let following = Promise.resolve();
+  const unsubscribe = node.subscribe((snapshot, change) => {
+    if (change.kind === 'config') {
+      const applied = following.then(() => follow(snapshot.config));
+      following = applied.catch(() => undefined);
+      return applied;
+    }
+    // Any other change may move a site's state: the owner sends only when the list moved.
+    const owner = snapshot.config.referral?.owner;
+    if (roles.owner && owner && change.kind !== 'referral')
+      void roles.owner.update(ownerSites(snapshot, owner.service));
+    return undefined;
+  });
+  return {
+    bound: () => ({
+      ...(roles.backbone?.bound() === undefined ? {} : { backbone: roles.backbone.bound()! }),
+      ...(roles.balancer?.bound() === undefined ? {} : { balancer: roles.balancer.bound()! }),
+    }),
+    stats: () => ({
+      ...(roles.backbone ? { backbone: roles.backbone.receiver.stats } : {}),
+      ...(roles.balancer ? { balancer: roles.balancer.receiver.stats } : {}),
+    }),
+    async stop() {
+      unsubscribe();
+      await following;
+      roles.owner?.close();
+      await roles.balancer?.close();
+      await roles.backbone?.close();
+    },
+  };
+}
+
+async function followBalancer(
+  roles: Roles,
+  wanted: CompiledReferral | undefined,
+  key: Buffer,
+  log: Logger,
+  publish: () => void,
+): Promise<void> {
+  if (!wanted?.balancer) {
+    await roles.balancer?.close();
+    roles.balancer = undefined;
+    roles.fromBalancer = NO_REFERRAL;
+    return;
+  }
+  if (roles.balancer) {
+    await roles.balancer.update(wanted.balancer);
+    return;
+  }
+  roles.balancer = new Balancer(wanted.balancer, {
+    key,
+    maxSkewMs: wanted.maxSkewMs,
+    log,
+    publish: (layer) => {
+      roles.fromBalancer = layer;
+      publish();
+    },
+  });
+  await roles.balancer.start();
+}
