@@ -14,6 +14,8 @@ type Path = readonly (string | number)[];
 /** gdnsd's and most GSLBs' order of magnitude: a check every few seconds. */
 const DEFAULT_INTERVAL_MS = 5000;
 const DEFAULT_STARTUP_GRACE_MS = 3000;
+/** The tracker's own default time constant of the response-time average. */
+const DEFAULT_AVERAGING_MS = 10_000;
 
 export function compileCheck(
   health: HealthConfig,
@@ -22,7 +24,7 @@ export function compileCheck(
   path: Path,
   problems: Problem[],
 ): CompiledCheck | undefined {
-  const { type, interval, timeout, rise, fall, initial, ...settings } = health;
+  const { type, interval, timeout, rise, fall, initial, averaging, ...settings } = health;
   const definition = monitors.get(type);
   if (!definition) {
     problems.push({
@@ -58,6 +60,14 @@ export function compileCheck(
     [...path, 'timeout'],
     problems,
   );
+  const averagingMs = compileDuration(
+    averaging,
+    DEFAULT_AVERAGING_MS,
+    MIN_DURATION_MS.healthInterval,
+    at,
+    [...path, 'averaging'],
+    problems,
+  );
   const badDuration = problems.length > before;
   if (!badDuration && timeoutMs >= intervalMs)
     problems.push({
@@ -65,7 +75,14 @@ export function compileCheck(
       reason: `health timeout (${timeoutMs} ms) must be below the interval (${intervalMs} ms)`,
     });
   if (errors.length > 0 || badDuration || timeoutMs >= intervalMs) return undefined;
-  const tracker = { rise: rise ?? 2, fall: fall ?? 3, intervalMs, initial: initial ?? 'unknown' };
+  const tracker = {
+    rise: rise ?? 2,
+    fall: fall ?? 3,
+    intervalMs,
+    initial: initial ?? 'unknown',
+    // Only when set: the ids (digests) of checks written before `averaging` stay the same.
+    ...(averaging === undefined ? {} : { averagingMs }),
+  };
   // Identical checks of the same target share one id, hence one schedule and one state.
   const digest = createHash('sha256')
     .update(JSON.stringify([type, withDefaults, tracker, timeoutMs]))

@@ -153,6 +153,8 @@ export interface CompiledTracker {
   readonly fall: number;
   readonly intervalMs: number;
   readonly initial: 'up' | 'down' | 'unknown';
+  /** Time constant of the response-time average (`averaging`), ms; undefined: 10 s. */
+  readonly averagingMs?: number;
 }
 
 /** One check to run, shared by every member with the same target and settings. */

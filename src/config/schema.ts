@@ -120,6 +120,7 @@ export const HealthCheckSchema = Type.Object(
         default: 'unknown',
       }),
     ),
+    averaging: Type.Optional(Duration),
   },
   { additionalProperties: true },
 );

@@ -37,6 +37,7 @@ const SAMPLES: Readonly<Record<string, readonly object[]>> = {
     { weights: [6, 4, 2, 1], matrix: { A: { B: 10 }, Z: { A: 5, B: 5 } } },
     { weights: [1], matrix: {} },
   ],
+  'response-time': [{ mode: 'order' }, { mode: 'split' }],
   first: [],
   topology: [{ strict: true }, { strict: false }],
   geo: [{ strict: true }, { strict: false }],

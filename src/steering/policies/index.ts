@@ -11,6 +11,7 @@ import { proximity } from './proximity.js';
 import { topology } from './topology.js';
 import { geo } from './geo.js';
 import { randomWeighted } from './random-weighted.js';
+import { responseTime } from './response-time.js';
 import { roundRobin } from './round-robin.js';
 import { stripe } from './stripe.js';
 import { up } from './up.js';
@@ -32,6 +33,7 @@ export const policies: ReadonlyMap<string, PolicyDefinition> = new Map(
       stripe,
       consistentHash,
       handoff,
+      responseTime,
       first,
       persistence,
       topology,
