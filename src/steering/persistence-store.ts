@@ -1,3 +1,5 @@
+import { StringSlotIndex } from '../lib/string-slot-index.js';
+
 /**
  * One remembered decision (seed 001 `Request_t`): which member, since when, last seen when,
  * for how long, how often. Times are milliseconds since the epoch. The entry holds while
@@ -149,41 +151,28 @@ class SlotQueue {
   }
 }
 
-/**
- * `key` as one flat string, for keeping. A key made by concatenation (the policy's
- * `${address}/${mask}`, 13 characters or more) is a V8 cons string, a tree of its parts,
- * and a Map keeps it so: 1M subnet keys took 28 MiB more of heap (BENCHMARKS.md §5.4).
- * `toLowerCase` returns a flat copy in V8 (about 40 ns, only for a new key); a key with
- * capitals is kept as it is, since its lower case would be another key. If V8 ever returns
- * the same string, nothing is lost but the saving.
- */
-const flatKey = (key: string): string => {
-  const lower = key.toLowerCase();
-  return lower === key ? lower : key;
-};
-
 /** `prev`/`next` of a slot at an end of the LRU list, or of a free slot. */
 const NONE = -1;
 
 /**
  * A bounded in-memory store: least recently used entries are evicted first. Entries live in
- * typed-array slots and the map holds only slot numbers, so a million entries stay near
- * 100 MB (an object per entry would not; see BENCHMARKS.md §5.2). The LRU order is a doubly
+ * typed-array slots, and their keys as bytes in a {@link StringSlotIndex} (not a Map of
+ * strings), so a million entries take about 70 MB, almost all of it outside the V8 heap
+ * (BENCHMARKS.md §5.2, §5.4). The LRU order is a doubly
  * linked list threaded through the slots (`prev`/`next`, 8 bytes a slot): a hit moves its
- * slot to the head and eviction takes the tail, both O(1), and the map is only written when
- * a key comes or goes (a Map's insertion order would need delete + set per move, and
+ * slot to the head and eviction takes the tail, both O(1), and the index is only written
+ * when a key comes or goes (a Map's insertion order would need delete + set per move, and
  * finding its oldest key walks every hole earlier deletions left). Pending changes are
  * flags per slot plus queues of slot numbers, each slot at most once per queue: bounded
  * even if nobody drains.
  */
 export class LruPersistenceStore implements PersistenceStore {
-  private readonly slots = new Map<string, number>();
+  /** Key to slot; also the key in each slot (drains walk slots, not keys). */
+  private readonly index: StringSlotIndex;
   private readonly members: string[] = [];
   private readonly memberIndex = new Map<string, number>();
   /** Free slots below `used`, as a stack (a slot number each, 4 bytes). */
   private readonly free = new SlotQueue();
-  /** The key in each slot, undefined when free: drains walk slots, not keys. */
-  private readonly keys: (string | undefined)[] = [];
   private readonly deleted = new Set<string>();
   private readonly inserts = new SlotQueue();
   private readonly refreshes = new SlotQueue();
@@ -205,6 +194,7 @@ export class LruPersistenceStore implements PersistenceStore {
   constructor(maxEntries: number) {
     this.limit = maxEntries;
     const initial = Math.min(maxEntries, 1024);
+    this.index = new StringSlotIndex(initial);
     this.memberOf = new Uint32Array(initial);
     this.created = new Float64Array(initial);
     this.lastSeen = new Float64Array(initial);
@@ -216,7 +206,7 @@ export class LruPersistenceStore implements PersistenceStore {
   }
 
   get size(): number {
-    return this.slots.size;
+    return this.index.size;
   }
 
   /** The bound; lowering it evicts the least recently used entries at once. */
@@ -230,18 +220,18 @@ export class LruPersistenceStore implements PersistenceStore {
   }
 
   get(key: string): PersistenceEntry | undefined {
-    const slot = this.slots.get(key);
+    const slot = this.slotOf(key);
     return slot === undefined ? undefined : this.entryAt(slot);
   }
 
   peek(key: string, now: number): string | undefined {
-    const slot = this.slots.get(key);
+    const slot = this.slotOf(key);
     if (slot === undefined || now > this.lastSeen[slot]! + this.ttlMs[slot]!) return undefined;
     return this.members[this.memberOf[slot]!];
   }
 
   hit(key: string, now: number, ttlMs?: number): string | undefined {
-    const slot = this.slots.get(key);
+    const slot = this.slotOf(key);
     if (slot === undefined || now > this.lastSeen[slot]! + this.ttlMs[slot]!) return undefined;
     this.toHead(slot);
     if (now > this.lastSeen[slot]!) this.lastSeen[slot] = now;
@@ -263,7 +253,7 @@ export class LruPersistenceStore implements PersistenceStore {
   /** Least recently used first. */
   *entries(): IterableIterator<[string, PersistenceEntry]> {
     for (let slot = this.tail; slot !== NONE; slot = this.prev[slot]!)
-      yield [this.keys[slot]!, this.entryAt(slot)];
+      yield [this.index.keyAt(slot)!, this.entryAt(slot)];
   }
 
   drainChanges(options: DrainOptions = {}): PersistenceChange[] {
@@ -272,14 +262,13 @@ export class LruPersistenceStore implements PersistenceStore {
     this.deleted.clear();
     const take = (slot: number, queued: number): void => {
       this.flags[slot]! &= ~queued;
-      const key = this.keys[slot];
       const pending = this.flags[slot]! & (INSERTED | REFRESHED);
       // A slot freed (and maybe reused) since it was queued has nothing pending. A pending
       // insert is taken from the insert queue only, a mere refresh from the refresh queue.
-      if (key === undefined || pending === 0) return;
+      if (!this.index.has(slot) || pending === 0) return;
       if ((queued === IN_INSERT_QUEUE) !== ((pending & INSERTED) !== 0)) return;
       this.flags[slot]! &= ~(INSERTED | REFRESHED);
-      out.push({ key, entry: this.entryAt(slot) });
+      out.push({ key: this.index.keyAt(slot)!, entry: this.entryAt(slot) });
     };
     this.inserts.drain((slot) => {
       take(slot, IN_INSERT_QUEUE);
@@ -299,7 +288,7 @@ export class LruPersistenceStore implements PersistenceStore {
         continue;
       }
       const { key, entry } = change;
-      const slot = this.slots.get(key);
+      const slot = this.slotOf(key);
       if (slot === undefined) {
         this.deleted.delete(key);
         this.clearPending(this.store(key, entry));
@@ -320,15 +309,14 @@ export class LruPersistenceStore implements PersistenceStore {
 
   /** Writes `entry` under `key` as the most recently used; returns its slot. */
   private store(key: string, entry: PersistenceEntry): number {
-    let slot = this.slots.get(key);
+    let slot = this.slotOf(key);
     if (slot !== undefined) this.toHead(slot);
     else {
-      // Make room first, so that the new slot can take the evicted one's place.
-      while (this.slots.size >= this.limit && this.tail !== NONE) this.removeSlot(this.tail);
+      // Make room first, so that the new slot can take the evicted one's place (and its
+      // key's cell in the index).
+      while (this.index.size >= this.limit && this.tail !== NONE) this.removeSlot(this.tail);
       slot = this.allocate();
-      const kept = flatKey(key);
-      this.slots.set(kept, slot);
-      this.keys[slot] = kept;
+      this.index.insert(key, slot);
       this.linkHead(slot);
     }
     this.write(slot, entry);
@@ -336,22 +324,27 @@ export class LruPersistenceStore implements PersistenceStore {
   }
 
   private remove(key: string): boolean {
-    const slot = this.slots.get(key);
+    const slot = this.slotOf(key);
     if (slot === undefined) return false;
     this.removeSlot(slot);
     return true;
   }
 
   private removeSlot(slot: number): void {
-    this.slots.delete(this.keys[slot]!);
-    this.keys[slot] = undefined;
+    this.index.remove(slot);
     this.unlink(slot);
     this.clearPending(slot);
     this.free.push(slot);
   }
 
   private evict(): void {
-    while (this.slots.size > this.limit) this.removeSlot(this.tail);
+    while (this.index.size > this.limit) this.removeSlot(this.tail);
+  }
+
+  /** The slot of `key`, or undefined. */
+  private slotOf(key: string): number | undefined {
+    const slot = this.index.find(key);
+    return slot < 0 ? undefined : slot;
   }
 
   private linkHead(slot: number): void {
@@ -438,6 +431,7 @@ export class LruPersistenceStore implements PersistenceStore {
     this.flags = grown(this.flags, (n) => new Uint8Array(n));
     this.prev = grown(this.prev, (n) => new Int32Array(n));
     this.next = grown(this.next, (n) => new Int32Array(n));
+    this.index.reserve(size);
   }
 }
 
