@@ -115,7 +115,7 @@ test('capacity drops members at or above the threshold and orders the rest by he
   ];
   for (const { row, threshold = 100, specs, states, want } of cases) {
     const list = members(...specs);
-    const policy = capacity.create({ threshold }, policyDeps(list));
+    const policy = capacity.create({ threshold, mode: 'order' }, policyDeps(list));
     const got = names(policy.apply(list, context({ state: stateView(states) })).candidates);
     assert.deepEqual(got, want, row);
   }
@@ -124,7 +124,7 @@ test('capacity drops members at or above the threshold and orders the rest by he
 test('capacity explains a drop with the fill and the threshold', () => {
   const list = members({ name: 'a', capacity: 100 }, { name: 'b', capacity: 100 });
   const state = stateView({ a: { connections: 95 }, b: { connections: 10 } });
-  const policy = capacity.create({ threshold: 90 }, policyDeps(list));
+  const policy = capacity.create({ threshold: 90, mode: 'order' }, policyDeps(list));
   const cases = [
     { explain: true, want: ['p/a is 95% full (threshold 90%)'] },
     { explain: false, want: [] },

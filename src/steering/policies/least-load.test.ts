@@ -5,7 +5,7 @@ import { context, members, names, policyDeps, stateView } from '../../../test/he
 import { leastLoad } from './least.js';
 
 const list = members('a', 'b', 'c', 'd');
-const policy = leastLoad.create({}, policyDeps(list));
+const policy = leastLoad.create({ mode: 'order' }, policyDeps(list));
 const m = (...values: (number | undefined)[]): Record<string, Partial<MemberState>> =>
   Object.fromEntries(values.map((value, i) => [String.fromCharCode(97 + i), { load: value }]));
 
