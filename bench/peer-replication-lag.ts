@@ -115,7 +115,6 @@ async function child(name: string): Promise<void> {
         }
       }, 1);
     }
-    if (message.type === 'fill') recordLags = false;
     if (message.type === 'fill') {
       const step = (): void => {
         for (let i = 0; i < FILL_STEP && made < message.total; i++) decide();
@@ -147,6 +146,9 @@ async function child(name: string): Promise<void> {
         counters: peers.counters,
       });
       lags.length = 0;
+      // Only node 0 is told to fill: every node stops keeping lags once the produce phase
+      // is reported.
+      if (store.size > 0) recordLags = false;
     }
   });
 }
