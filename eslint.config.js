@@ -15,11 +15,9 @@ const BELOW_SERVER = [
   'health',
   'agent',
   'cluster',
-  'sites',
-  'lb',
   'referral',
 ];
-const BELOW_APP = [...BELOW_SERVER, 'answer', 'config', 'server', 'control', 'api'];
+const BELOW_APP = [...BELOW_SERVER, 'answer', 'config', 'server', 'control'];
 
 /**
  * What each folder of src/ may import from, besides itself; everything else of src/
@@ -37,14 +35,11 @@ export const ALLOWED_IMPORTS = {
   health: ['lib', 'dns', 'steering'],
   agent: ['lib'],
   cluster: ['lib', 'observability'],
-  sites: ['lib', 'observability', 'dns', 'steering', 'health'],
-  lb: ['lib', 'observability', 'cluster', 'health', 'steering'],
   referral: ['lib', 'observability', 'dns', 'steering', 'health', 'agent'],
   answer: ['lib', 'dns', 'zone', 'steering'],
   config: ['lib', 'dns', 'steering', 'health', 'agent'],
   server: [...BELOW_SERVER, 'answer', 'config'],
   control: [...BELOW_SERVER, 'answer', 'config', 'server'],
-  api: [...BELOW_SERVER, 'answer', 'config', 'server', 'control'],
   'app.ts': BELOW_APP,
   cli: [...BELOW_APP, 'app.ts'],
   'main.ts': [...BELOW_APP, 'app.ts', 'cli'],
