@@ -9,6 +9,7 @@
  * The receiver answers one byte: {@link Ack}.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { DecodeFailure } from '../agent/announcement.js';
 import { canonicalAddress, parseHostPort } from '../lib/ip.js';
 
 /** The four bytes every map message starts with. */
@@ -65,15 +66,11 @@ export type MapMessage = Registration | SiteList;
 /** The receiver's one-byte answer. */
 export const Ack = { ACCEPTED: 0, REJECTED: 1 } as const;
 
-/** Why a message was dropped: stable strings, counted as metric labels. */
-export type MapFailure =
-  | 'too-large'
-  | 'truncated'
-  | 'bad-magic'
-  | 'bad-version'
-  | 'bad-mac'
-  | 'malformed'
-  | 'invalid-field';
+/**
+ * Why a message was dropped: the announcements' reasons (stable strings, counted as metric
+ * labels) but an address, which a map message checks as one of its fields.
+ */
+export type MapFailure = Exclude<DecodeFailure, 'bad-address'>;
 
 /** The outcome of {@link decodeMapMessage}. */
 export type MapDecoded =
