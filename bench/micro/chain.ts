@@ -117,6 +117,8 @@ const upTarget: TrackerState = {
   last: { ok: true, latencyMs: 0.2 },
   lastAt: 0,
   averageMs: 0.2,
+  resets: 0,
+  abnormal: 0,
 };
 const trackerSettings: TrackerSettings = { rise: 2, fall: 2, intervalMs: 1000, initial: 'unknown' };
 const healthView = healthStateView(

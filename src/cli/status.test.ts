@@ -19,6 +19,8 @@ const row = (service: string, member: string, state: MemberStatus['state']): Mem
   check: undefined,
   last: undefined,
   averageMs: undefined,
+  resets: undefined,
+  abnormal: undefined,
   load: undefined,
   connections: undefined,
   admin: 'enabled',

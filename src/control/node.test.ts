@@ -49,6 +49,8 @@ const trackerState = (health: 'up' | 'down'): TrackerState => ({
   last: { ok: health === 'up', latencyMs: 1 },
   lastAt: 1,
   averageMs: 1,
+  resets: 0,
+  abnormal: 0,
 });
 
 const A = memberKey('www.example.org.', 'web', 'a');

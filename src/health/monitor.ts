@@ -16,6 +16,11 @@ export interface ProbeResult {
   readonly latencyMs: number;
   /** Short, stable reason for a failure: 'timeout', 'refused', 'status 503', 'body mismatch'... */
   readonly reason?: string;
+  /**
+   * How a failed connection ended, when the monitor can tell (seed 002 counts them): `reset`,
+   * the peer reset it before answering; `abnormal`, the answer began and was cut off.
+   */
+  readonly fault?: 'reset' | 'abnormal';
 }
 
 /** One kind of check, configured. */

@@ -80,3 +80,16 @@ test('the response time average is weighted by elapsed time', () => {
   assert.equal(failed.averageMs, state.averageMs, 'failures do not move the average');
   assert.equal(failed.since, state.since, 'no transition, same since');
 });
+
+test('resets and abnormal terminations are counted, other failures not', () => {
+  const results = [
+    { ok: false, latencyMs: 1, reason: 'econnreset', fault: 'reset' as const },
+    { ok: true, latencyMs: 1 },
+    { ok: false, latencyMs: 1, reason: 'incomplete body', fault: 'abnormal' as const },
+    { ok: false, latencyMs: 1, reason: 'econnreset', fault: 'reset' as const },
+    bad,
+  ];
+  let state = initialState(settings, 0);
+  results.forEach((result, i) => (state = record(state, result, i * 100, settings)));
+  assert.deepEqual({ resets: state.resets, abnormal: state.abnormal }, { resets: 2, abnormal: 1 });
+});

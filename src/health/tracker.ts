@@ -29,6 +29,10 @@ export interface TrackerState {
   readonly lastAt: number | undefined;
   /** Time-weighted average response time of successful checks (seed 003), ms. */
   readonly averageMs: number | undefined;
+  /** Checks the peer reset before answering (seed 002 counts resets). */
+  readonly resets: number;
+  /** Checks whose answer was cut off before its end (seed 002: abnormal terminations). */
+  readonly abnormal: number;
 }
 
 /** A state before any check. */
@@ -42,6 +46,8 @@ export function initialState(settings: TrackerSettings, now: number): TrackerSta
     last: undefined,
     lastAt: undefined,
     averageMs: undefined,
+    resets: 0,
+    abnormal: 0,
   };
 }
 
@@ -84,6 +90,8 @@ export function record(
     last: result,
     lastAt: now,
     averageMs: averaged(state, result, now, settings),
+    resets: state.resets + (result.fault === 'reset' ? 1 : 0),
+    abnormal: state.abnormal + (result.fault === 'abnormal' ? 1 : 0),
   };
 }
 

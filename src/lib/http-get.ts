@@ -23,6 +23,12 @@ export interface HttpGetResponse {
   readonly headers: IncomingHttpHeaders;
   /** The body as far as it was read: empty when not read, at most `maxBodyBytes`. */
   readonly body: Buffer;
+  /**
+   * True when the whole body arrived (its end was seen); false when reading stopped early
+   * (not read, the limit, `enough`) or the connection closed before the end (an abnormal
+   * termination: fewer bytes than Content-Length, a chunked body without its last chunk).
+   */
+  readonly complete: boolean;
 }
 
 /** Why a request failed: `timeout`, `aborted`, or `failed` (a network or TLS error, in `cause`). */
@@ -30,11 +36,14 @@ export class HttpGetError extends Error {
   readonly kind: 'timeout' | 'aborted' | 'failed';
   /** True when it failed after the TCP connect and before the TLS handshake completed. */
   readonly tls: boolean;
+  /** True when it failed after the status line came: the body was cut off. */
+  readonly responded: boolean;
 
-  constructor(kind: HttpGetError['kind'], tls: boolean, cause?: Error) {
+  constructor(kind: HttpGetError['kind'], tls: boolean, cause?: Error, responded = false) {
     super(cause?.message ?? kind, cause === undefined ? undefined : { cause });
     this.kind = kind;
     this.tls = tls;
+    this.responded = responded;
   }
 }
 
@@ -68,7 +77,8 @@ export function httpGet(
       else resolve(outcome);
     };
     const failed = (error: Error): void => {
-      settle(new HttpGetError('failed', options.tls && connected && !secured, error));
+      const tls = options.tls && connected && !secured;
+      settle(new HttpGetError('failed', tls, error, response !== undefined));
     };
     const onAbort = (): void => {
       settle(new HttpGetError('aborted', false));
@@ -95,22 +105,23 @@ export function httpGet(
       response = res;
       const status = res.statusCode ?? 0;
       if (options.readBody?.(status) === false) {
-        settle({ status, headers: res.headers, body: Buffer.alloc(0) });
+        settle({ status, headers: res.headers, body: Buffer.alloc(0), complete: false });
         return;
       }
       let body = Buffer.alloc(0);
       res.on('data', (chunk: Buffer) => {
         body = Buffer.concat([body, chunk.subarray(0, maxBodyBytes - body.length)]);
         if (body.length >= maxBodyBytes || options.enough?.(body) === true)
-          settle({ status, headers: res.headers, body });
+          settle({ status, headers: res.headers, body, complete: false });
       });
       res.on('error', failed);
+      res.once('end', () => {
+        settle({ status, headers: res.headers, body, complete: true });
+      });
       // 'close' without 'end' (and without an error): what came is all there is.
-      const done = (): void => {
-        settle({ status, headers: res.headers, body });
-      };
-      res.once('end', done);
-      res.once('close', done);
+      res.once('close', () => {
+        settle({ status, headers: res.headers, body, complete: res.complete });
+      });
     });
     req.end();
   });

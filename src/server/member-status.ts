@@ -12,6 +12,9 @@ export interface MemberStatus {
   readonly check: string | undefined;
   readonly last: string | undefined;
   readonly averageMs: number | undefined;
+  /** Checks reset by the peer, and checks whose answer was cut off (seed 002), so far. */
+  readonly resets: number | undefined;
+  readonly abnormal: number | undefined;
   readonly load: number | undefined;
   readonly connections: number | undefined;
   readonly admin: string;
@@ -53,6 +56,8 @@ export function memberStatus(
             : undefined,
           averageMs:
             live.responseMs === undefined ? undefined : Math.round(live.responseMs * 10) / 10,
+          resets: tracked?.resets,
+          abnormal: tracked?.abnormal,
           load: live.load,
           connections: live.connections,
           admin: member.admin !== 'enabled' ? member.admin : (live.admin ?? 'enabled'),

@@ -16,6 +16,8 @@ const ROW: MemberStatus = {
   check: 'tcp:192.0.2.1:80:0123456789ab',
   last: 'connect ECONNREFUSED',
   averageMs: undefined,
+  resets: undefined,
+  abnormal: undefined,
   load: undefined,
   connections: undefined,
   admin: 'enabled',

@@ -271,7 +271,8 @@ export const HEALTHY_BODY = 'status: healthy\n';
  * /health 200 with {@link HEALTHY_BODY}; /fail 503; /slow answers after 5 s (the timer is
  * cleared when the client goes away); /wrong 200 with other content; /empty 204;
  * /big 200 with 70 KiB of filler before 'healthy'; /echo 200 with the request as JSON
- * (method, url, headers); /reset closes the connection without an answer.
+ * (method, url, headers); /reset closes the connection without an answer; /drip sends half
+ * a page, the rest 300 ms later; /cut promises 100 bytes, sends 10 and closes.
  */
 export const webRoutes: RequestListener = (req, res) => {
   const route = (req.url ?? '/').split('?')[0];
@@ -303,6 +304,19 @@ export const webRoutes: RequestListener = (req, res) => {
       return;
     case '/reset':
       req.socket.destroy();
+      return;
+    case '/drip': {
+      res.writeHead(200, { 'content-length': '8' }).write('half');
+      const timer = setTimeout(() => res.end('page'), 300);
+      res.once('close', () => {
+        clearTimeout(timer);
+      });
+      return;
+    }
+    case '/cut':
+      res.writeHead(200, { 'content-length': '100' }).write('0123456789', () => {
+        req.socket.destroy();
+      });
       return;
     default:
       res.writeHead(404).end();

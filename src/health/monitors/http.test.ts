@@ -282,6 +282,28 @@ test('http: status, content and connection failures against a real server', asyn
   }
 });
 
+test('http download: the whole page is timed; a cut-off page and a reset are counted faults', async () => {
+  const check = (settings: object, path: string) =>
+    createMonitor(http, { ...settings, path }).check(at(web.port), new AbortController().signal);
+  const headOnly = await check({}, '/drip');
+  const page = await check({ download: true }, '/drip');
+  assert.equal(page.ok, true, page.reason);
+  assert.ok(headOnly.latencyMs < 250, `status only: ${headOnly.latencyMs} ms (no body read)`);
+  assert.ok(page.latencyMs >= 290, `download: ${page.latencyMs} ms (the page's 300 ms included)`);
+  const cut = await check({ download: true }, '/cut');
+  assert.deepEqual(
+    { ok: cut.ok, reason: cut.reason, fault: cut.fault },
+    { ok: false, reason: 'incomplete body', fault: 'abnormal' },
+  );
+  const reset = await check({ download: true }, '/reset');
+  assert.deepEqual(
+    { ok: reset.ok, reason: reset.reason, fault: reset.fault },
+    { ok: false, reason: 'econnreset', fault: 'reset' },
+  );
+  const cutHeadOnly = await check({}, '/cut');
+  assert.equal(cutHeadOnly.ok, true, 'without download only the status counts');
+});
+
 test(
   'https: certificate verification on by default',
   { skip: typeof credentials === 'string' ? credentials : false },

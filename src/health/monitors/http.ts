@@ -3,11 +3,14 @@ import type { RequestOptions } from 'node:https';
 import { isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import { httpGet, HttpGetError } from '../../lib/http-get.js';
-import { defineMonitor, type Monitor, type Target } from '../monitor.js';
+import { defineMonitor, type Monitor, type ProbeResult, type Target } from '../monitor.js';
 import { endpoint, errorCode, errorReason, runProbe, type Finish } from './probe.js';
 
 /** At most this much of a body is read when looking for `contains`. */
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/** At most this much of a page is downloaded with `download` (then the check stops reading). */
+export const MAX_DOWNLOAD_BYTES = 16 * 1024 * 1024;
 
 /** Settings shared by `http` and `https`. */
 const httpSettings = {
@@ -37,6 +40,12 @@ const httpSettings = {
       description: 'text the first 64 KiB of the body must contain (seed 003 content check)',
     }),
   ),
+  download: Type.Optional(
+    Type.Boolean({
+      description:
+        'download the whole page (up to 16 MiB): the response time includes it, and a body cut off before its end fails the check (seed 002 page downloads)',
+    }),
+  ),
   headers: Type.Record(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), Type.String(), {
     default: {},
     additionalProperties: false,
@@ -60,9 +69,10 @@ type HttpSettings = Static<typeof HttpConfig> & { readonly tlsVerify?: boolean }
 
 /**
  * Sends one request without keep-alive and checks the status code and, with `contains`,
- * the body. Reasons: 'status 503', 'body mismatch', 'timeout', 'refused', 'unreachable',
- * 'tls: <code>' (https, handshake failed: 'tls: depth_zero_self_signed_cert'), other error
- * codes lower-cased.
+ * the body; with `download`, reads the whole body. Reasons: 'status 503', 'body mismatch',
+ * 'incomplete body' (the answer was cut off: fault `abnormal`), 'timeout', 'refused',
+ * 'unreachable', 'tls: <code>' (https, handshake failed: 'tls: depth_zero_self_signed_cert'),
+ * other error codes lower-cased ('econnreset' before any answer: fault `reset`).
  */
 export const http = defineMonitor({
   type: 'http',
@@ -119,6 +129,17 @@ export function requestOptions(
   return options;
 }
 
+/** The reason and fault of a request that failed. */
+function failure(error: HttpGetError): [string, ProbeResult['fault']] {
+  const cause = error.cause;
+  // Failing after the TCP connect and before the handshake completed is a TLS failure.
+  if (error.tls) return [`tls: ${(errorCode(cause) ?? 'error').toLowerCase()}`, undefined];
+  // The status line came and then the connection failed: the answer was cut off.
+  if (error.responded) return ['incomplete body', 'abnormal'];
+  const reason = errorReason(cause);
+  return [reason, reason === 'econnreset' ? 'reset' : undefined];
+}
+
 function sendRequest(
   type: 'http' | 'https',
   config: HttpSettings,
@@ -127,27 +148,26 @@ function sendRequest(
 ): () => void {
   const stop = new AbortController();
   const needle = config.contains === undefined ? undefined : Buffer.from(config.contains, 'utf8');
+  const download = config.download === true;
   httpGet(options, {
     tls: type === 'https',
-    maxBodyBytes: MAX_BODY_BYTES,
+    maxBodyBytes: download ? MAX_DOWNLOAD_BYTES : MAX_BODY_BYTES,
     signal: stop.signal,
-    readBody: (status) => needle !== undefined && config.expect.includes(status),
-    enough: (body) => needle !== undefined && body.includes(needle),
+    readBody: (status) => (download || needle !== undefined) && config.expect.includes(status),
+    // A download reads to the end: the page's time is the figure measured.
+    enough: (body) => !download && needle !== undefined && body.includes(needle),
   }).then(
-    ({ status, body }) => {
+    ({ status, body, complete }) => {
       if (!config.expect.includes(status)) finish(false, `status ${status}`);
+      else if (download && !complete && body.length < MAX_DOWNLOAD_BYTES)
+        finish(false, 'incomplete body', 'abnormal');
       else if (needle === undefined || body.includes(needle)) finish(true);
       else finish(false, 'body mismatch');
     },
     (error: unknown) => {
       // `aborted` comes only from the release below, once the check has settled.
       if (!(error instanceof HttpGetError) || error.kind !== 'failed') return;
-      // Failing after the TCP connect and before the handshake completed is a TLS failure.
-      const cause = error.cause;
-      finish(
-        false,
-        error.tls ? `tls: ${(errorCode(cause) ?? 'error').toLowerCase()}` : errorReason(cause),
-      );
+      finish(false, ...failure(error));
     },
   );
   return () => {

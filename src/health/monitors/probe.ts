@@ -8,7 +8,7 @@ import type { ProbeResult, Target } from '../monitor.js';
  */
 
 /** Ends a check; the first call wins, later calls are ignored. */
-export type Finish = (ok: boolean, reason?: string) => void;
+export type Finish = (ok: boolean, reason?: string, fault?: ProbeResult['fault']) => void;
 
 /**
  * Starts the work of one check and returns the function that releases it (destroys
@@ -27,12 +27,13 @@ export function runProbe(signal: AbortSignal, body: ProbeBody): Promise<ProbeRes
   return new Promise((resolve) => {
     let settled = false as boolean; // set by `finish`, possibly inside `body`
     let release: (() => void) | undefined;
-    const finish: Finish = (ok, reason) => {
+    const finish: Finish = (ok, reason, fault) => {
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);
       releaseQuietly(release);
-      resolve(probeResult(ok, performance.now() - started, reason));
+      const result = probeResult(ok, performance.now() - started, reason);
+      resolve(fault === undefined ? result : { ...result, fault });
     };
     const onAbort = (): void => {
       finish(false, 'timeout');
