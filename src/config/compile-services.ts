@@ -115,6 +115,7 @@ function compileMember(
     coordinates: config.coordinates,
     weight: config.weight ?? 1,
     capacity: config.capacity,
+    cost: config.cost,
     admin: config.admin ?? 'enabled',
     announce: config.announce ?? 'optional',
     state: config.state,

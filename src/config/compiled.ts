@@ -73,6 +73,8 @@ export interface CompiledMember {
   readonly coordinates: readonly [number, number] | undefined;
   readonly weight: number;
   readonly capacity: number | undefined;
+  /** What answering it costs (the cost policy); undefined: not given. */
+  readonly cost: number | undefined;
   readonly admin: 'enabled' | 'disabled' | 'draining';
   /** `required`: the member is down unless its agent announces it. */
   readonly announce: 'required' | 'optional';

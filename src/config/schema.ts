@@ -143,6 +143,12 @@ export const MemberConfigSchema = Type.Object(
     ),
     weight: Type.Optional(Type.Number({ minimum: 0, default: 1 })),
     capacity: Type.Optional(Type.Integer({ minimum: 1, description: 'maximum connections' })),
+    cost: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description: 'what answering this member costs, in any unit (the cost policy, seed 002)',
+      }),
+    ),
     admin: Type.Optional(
       Type.Union([Type.Literal('enabled'), Type.Literal('disabled'), Type.Literal('draining')], {
         default: 'enabled',

@@ -70,6 +70,7 @@ function buildMember(member: CompiledMember, pool: string, index: number, ordina
     coordinates: member.coordinates,
     weight: member.weight,
     capacity: member.capacity,
+    cost: member.cost,
     admin: member.admin,
     announce: member.announce,
   };
@@ -173,6 +174,7 @@ function withDynamicMembers(
       coordinates: undefined,
       weight: dynamic.weight,
       capacity: node.capacity,
+      cost: undefined,
       admin: 'enabled',
       announce: 'required',
       state: undefined,

@@ -34,6 +34,8 @@ export interface Member {
   readonly weight: number;
   /** Maximum connections (seed 003/004 capacity). */
   readonly capacity: number | undefined;
+  /** What answering it costs, in the operator's unit (seed 002 "lowest cost"). */
+  readonly cost: number | undefined;
   readonly admin: AdminState;
   /** `required`: down unless an agent announces it (a live node of its name). */
   readonly announce: 'required' | 'optional';

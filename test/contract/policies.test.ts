@@ -41,6 +41,7 @@ const SAMPLES: Readonly<Record<string, readonly object[]>> = {
   first: [],
   topology: [{ strict: true }, { strict: false }],
   geo: [{ strict: true }, { strict: false }],
+  cost: [{ keep: 'all' }, { keep: 'cheapest' }, { keep: 'cheapest', margin: 2 }],
   proximity: [
     {
       locations: [

@@ -33,10 +33,10 @@ import {
 /** A pool with every kind of member a policy may meet. */
 function sampleMembers(): Member[] {
   return members(
-    { name: 'a', site: 'A', country: 'US', weight: 1, capacity: 100 },
-    { name: 'b', site: 'B', country: 'DE', weight: 2, capacity: 50 },
-    { name: 'c', site: 'C', weight: 3, coordinates: [35.7, 139.7] },
-    { name: 'd', site: 'D', region: 'LACNIC', weight: 0, capacity: 10 },
+    { name: 'a', site: 'A', country: 'US', weight: 1, capacity: 100, cost: 3 },
+    { name: 'b', site: 'B', country: 'DE', weight: 2, capacity: 50, cost: 1 },
+    { name: 'c', site: 'C', weight: 3, coordinates: [35.7, 139.7], cost: 2.5 },
+    { name: 'd', site: 'D', region: 'LACNIC', weight: 0, capacity: 10, cost: 1 },
     { name: 'e', site: 'E', country: 'ZA', weight: 4, admin: 'draining' },
     { name: 'f', weight: 0.5, ipv4: [], ipv6: ['2001:db8::f'] },
   );

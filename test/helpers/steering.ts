@@ -82,6 +82,7 @@ export function member(spec: MemberSpec | string, index = 0): Member {
     coordinates: s.coordinates,
     weight: s.weight ?? 1,
     capacity: s.capacity,
+    cost: s.cost,
     admin: s.admin ?? 'enabled',
     announce: s.announce ?? 'optional',
   };

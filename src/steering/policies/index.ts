@@ -2,6 +2,7 @@ import type { PolicyDefinition } from '../types.js';
 import { admin } from './admin.js';
 import { capacity } from './capacity.js';
 import { consistentHash } from './consistent-hash.js';
+import { cost } from './cost.js';
 import { first } from './first.js';
 import { handoff } from './handoff.js';
 import { leastConnections, leastLoad } from './least.js';
@@ -39,6 +40,7 @@ export const policies: ReadonlyMap<string, PolicyDefinition> = new Map(
       topology,
       geo,
       proximity,
+      cost,
     ] as PolicyDefinition[]
   ).map((definition) => [definition.name, definition]),
 );
