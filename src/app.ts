@@ -154,7 +154,12 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     const explain = pool && ((request: ExplainRequest) => pool.explain(request));
     // With workers, each counts its own and reports it every second: the primary sums them.
     const counters = () => dns.protectionStats();
-    const api = await startStatusConsumer(node, log, explain, counters);
+    // GET /status has the map protocol's accepted and dropped messages of each role it plays.
+    const sections = () => {
+      const stats = referral.stats();
+      return Object.keys(stats).length > 0 ? { referral: stats } : {};
+    };
+    const api = await startStatusConsumer(node, log, explain, counters, undefined, sections);
     stops.push(() => api.stop());
     const listening = (): Listening => ({
       dns: dns.bound(),

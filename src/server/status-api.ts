@@ -20,6 +20,9 @@ export type DnsCounters = () => Readonly<ProtectionStats> | undefined;
  */
 export type ClusterStatus = () => unknown;
 
+/** More top-level sections of `GET /status`, by name (the map protocol's counters: `referral`). */
+export type StatusSections = () => Readonly<Record<string, unknown>>;
+
 /** What explaining a query comes to: an explanation, or the ExplainError that says why not. */
 export type ExplainOutcome = QueryExplanation | ExplainError;
 
@@ -114,6 +117,7 @@ function handler(
   counters: DnsCounters | undefined,
   cluster: ClusterStatus | undefined,
   metrics: MetricsExposition | undefined,
+  sections: StatusSections | undefined,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     const url = new URL(request.url ?? '/', 'http://operator');
@@ -143,7 +147,10 @@ function handler(
     try {
       const answer: Answer | Promise<Answer> =
         url.pathname === '/status'
-          ? { status: 200, body: { members: rows(), dns: counters?.(), cluster: cluster?.() } }
+          ? {
+              status: 200,
+              body: { members: rows(), dns: counters?.(), cluster: cluster?.(), ...sections?.() },
+            }
           : explainAnswer(url, explain);
       if (answer instanceof Promise)
         answer.then((a) => {
@@ -163,7 +170,8 @@ function handler(
  *   service with its state, last check result, average response time, load, connections and
  *   admin state; `dns`, when this process answers DNS, the counters of rate limiting and
  *   cookies (see {@link DnsCounters}); `cluster`, on a node of a cluster, its view of it
- *   (every node with its role, epoch and last update; see {@link ClusterStatus});
+ *   (every node with its role, epoch and last update; see {@link ClusterStatus}); and the
+ *   `sections` given (`referral`: the map protocol's accepted and dropped messages);
  * - `GET /explain?name=NAME[&type=T][&client=IP][&ecs=CIDR]`: `{ "explanation": {...} }`,
  *   what the server would answer now and why; a bad or missing parameter is a 400 with
  *   `{ "error": { "code", "message" } }`; 501 when no `explain` is given.
@@ -178,8 +186,11 @@ export async function startStatusApi(
   counters?: DnsCounters,
   cluster?: ClusterStatus,
   metrics?: MetricsExposition,
+  sections?: StatusSections,
 ): Promise<StatusApi> {
-  const server: Server = createServer(handler(rows, explain, log, counters, cluster, metrics));
+  const server: Server = createServer(
+    handler(rows, explain, log, counters, cluster, metrics, sections),
+  );
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -220,6 +231,7 @@ export class StatusApiHolder {
   private readonly counters: DnsCounters | undefined;
   private readonly cluster: ClusterStatus | undefined;
   private readonly metrics: MetricsExposition | undefined;
+  private readonly sections: StatusSections | undefined;
 
   constructor(
     rows: () => readonly MemberStatus[],
@@ -228,8 +240,10 @@ export class StatusApiHolder {
     counters?: DnsCounters,
     cluster?: ClusterStatus,
     metrics?: MetricsExposition,
+    sections?: StatusSections,
   ) {
     this.metrics = metrics;
+    this.sections = sections;
     this.rows = rows;
     this.log = log;
     this.explain = explain;
@@ -256,6 +270,7 @@ export class StatusApiHolder {
         this.counters,
         this.cluster,
         this.metrics,
+        this.sections,
       ));
     await this.close();
     this.api = next;

@@ -7,6 +7,7 @@ import {
   type DnsCounters,
   type ExplainOnLiveState,
   type ExplainOutcome,
+  type StatusSections,
 } from '../../server/status-api.js';
 import type { ControlNode, NodeSnapshot } from '../node.js';
 import { healthIndex, targetStates } from '../state-view.js';
@@ -49,7 +50,7 @@ export interface StatusConsumer {
  * Serves `GET /status` and `GET /explain` on `api.listen` while it is configured; `counters`
  * are this process's DNS counters, when it answers DNS itself. `GET /status` has the node's
  * cluster view (`snapshot.cluster`) when it is in a cluster; `GET /metrics` serves `metrics`
- * when given.
+ * when given; `sections` adds top-level sections to `GET /status`.
  */
 export async function startStatusConsumer(
   node: ControlNode,
@@ -57,10 +58,11 @@ export async function startStatusConsumer(
   explain: ExplainOnLiveState | undefined = explainOn(node),
   counters?: DnsCounters,
   metrics?: MetricsExposition,
+  sections?: StatusSections,
 ): Promise<StatusConsumer> {
   const rows = (): MemberStatus[] => statusRows(node.snapshot());
   const cluster = (): unknown => node.snapshot().cluster;
-  const api = new StatusApiHolder(rows, log, explain, counters, cluster, metrics);
+  const api = new StatusApiHolder(rows, log, explain, counters, cluster, metrics, sections);
   await api.follow(node.snapshot().config.api?.listen);
   let following = Promise.resolve();
   const unsubscribe = node.subscribe((snapshot, change) => {
