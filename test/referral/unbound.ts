@@ -31,6 +31,8 @@ export interface UnboundOptions {
   readonly outgoing: string;
   /** zone -> `ADDR@PORT` */
   readonly stubs: Readonly<Record<string, string>>;
+  /** More `server:` lines, e.g. `cache-max-ttl: 1` (a resolver that asks again every second). */
+  readonly server?: readonly string[];
 }
 
 /** Starts unbound and resolves once it logs "start of service" (10 s deadline). */
@@ -61,7 +63,7 @@ export async function startUnbound(o: UnboundOptions): Promise<Unbound> {
   prefetch: no
   minimal-responses: no
   do-ip6: no
-remote-control:
+${(o.server ?? []).map((line) => `  ${line}\n`).join('')}remote-control:
   control-enable: no
 ${stubs}`,
   );
