@@ -16,6 +16,7 @@ import { startDnsConsumer } from './control/consumers/dns.js';
 import { startStatusConsumer, statusRows } from './control/consumers/status.js';
 import { startWorkers, type WorkersConsumer } from './control/consumers/workers.js';
 import { persistenceTable } from './control/persistence-table.js';
+import { DecisionLog, type SampledDecision } from './control/decisions.js';
 import { startReplicator, type ReplicationBatch, type Replicator } from './control/replication.js';
 import { startPeerReplication, type NodeTables } from './control/peer-replication.js';
 import type { ExplainRequest } from './answer/explain.js';
@@ -40,6 +41,8 @@ export interface App {
   status(): MemberStatus[];
   /** Where every listener is bound. */
   listening(): Listening;
+  /** The last sampled decisions (real queries, explained on the live state), newest first. */
+  decisions(): SampledDecision[];
   close(): Promise<void>;
 }
 
@@ -68,6 +71,7 @@ async function startWorkersWithTables(
   node: ControlNode,
   count: number,
   log: Logger,
+  onDecision: (decision: SampledDecision) => void,
 ): Promise<WorkersWithTables> {
   let toPeers: (batch: ReplicationBatch) => void = () => undefined;
   const replicator = startReplicator([persistenceTable(node.persistence)], (batch) => {
@@ -83,7 +87,7 @@ async function startWorkersWithTables(
       replicator.stop();
     },
   };
-  const workers = await startWorkers(node, count, log, relay);
+  const workers = await startWorkers(node, count, log, relay, onDecision);
   return {
     explain: (request) => workers.explain(request),
     bound: () => workers.bound(),
@@ -143,8 +147,12 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
   };
   try {
     await health.firstRound();
-    const pool = workers > 1 ? await startWorkersWithTables(node, workers, log) : undefined;
-    const dns = pool ?? (await startDnsConsumer(node, log));
+    const decisions = new DecisionLog();
+    const record = (decision: SampledDecision): void => {
+      decisions.add(decision);
+    };
+    const pool = workers > 1 ? await startWorkersWithTables(node, workers, log, record) : undefined;
+    const dns = pool ?? (await startDnsConsumer(node, log, record));
     stops.push(() => dns.stop());
     const agents = await startAgentsProducer(node, log);
     stops.push(() => agents.stop());
@@ -223,6 +231,7 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
       snapshot: () => node.snapshot(),
       status: () => statusRows(node.snapshot()),
       listening,
+      decisions: () => decisions.list(),
       close: stopAll,
     };
   } catch (error) {
@@ -272,7 +281,9 @@ export async function startWorkerApp(worker: WorkerProcess, log: Logger): Promis
     }),
   );
   const node = await link.node;
-  const dns = await startDnsConsumer(node, log);
+  const dns = await startDnsConsumer(node, log, (decision) => {
+    worker.channel.send({ type: 'decision', decision });
+  });
   log.info({ dns: dns.bound(), version: node.snapshot().version }, 'ready');
   worker.channel.send({ type: 'ready', dns: dns.bound() });
   // The primary's status shows every worker's rate-limit and cookie counters, summed.

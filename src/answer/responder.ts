@@ -13,6 +13,7 @@ import { formatAddress } from '../lib/ip.js';
 import { transferMessages } from './transfer.js';
 import { Admission, type Protection } from './protection.js';
 import { referralResult, type ReferralHook } from './referral.js';
+import type { QuestionSampler } from './question-sampler.js';
 
 /** Options of a {@link Responder}. */
 export interface ResponderOptions {
@@ -40,6 +41,8 @@ export interface ResponderOptions {
   readonly protection?: Protection | undefined;
   /** A DNS-B's referral answers (seed 002), asked before steering and the zones. */
   readonly referral?: ReferralHook | undefined;
+  /** Takes a steered question now and then for the decisions log (see question-sampler.ts). */
+  readonly sampler?: QuestionSampler | undefined;
 }
 
 /** Counters a responder keeps; read by logs and, later, metrics. */
@@ -78,6 +81,7 @@ export class Responder {
   private readonly cacheEntries: number;
   /** Stops a lookup's CNAME chain at a steered name (see chased). */
   private readonly steeredCheck: SteeredCheck | undefined;
+  private readonly sampler: QuestionSampler | undefined;
 
   /** The zones this responder answers from. */
   readonly zones: ZoneSet;
@@ -92,6 +96,7 @@ export class Responder {
     );
     this.cacheEntries = options.cacheEntries ?? 20_000;
     this.steeredCheck = options.steering && steeredCheck(options.steering.names);
+    this.sampler = options.sampler;
   }
 
   /**
@@ -149,6 +154,7 @@ export class Responder {
   private steer(q: ParsedQuery, msg: Buffer, transport: Transport, address: string): Buffer {
     const steering = this.options.steering!;
     const qname = msg.subarray(12, q.qnameEnd);
+    if (this.sampler?.wanted) this.sampler.offer(q, msg, transport, address, steering.now());
     const sampled =
       (this.options.explainSample ?? 0) > 0 && steering.random() < this.options.explainSample!;
     const steered = steer(
@@ -188,7 +194,9 @@ export class Responder {
     transport: Transport,
     address: string,
   ): Buffer {
-    const chased = chaseSteered(base, this.options.steering!, q, address, this.zones);
+    const steering = this.options.steering!;
+    if (this.sampler?.wanted) this.sampler.offer(q, msg, transport, address, steering.now());
+    const chased = chaseSteered(base, steering, q, address, this.zones);
     for (const { service } of chased.allDown) {
       this.stats.allDown++;
       this.options.onAllDown?.(service.name, service.allDown.action);

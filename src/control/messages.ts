@@ -13,6 +13,7 @@ import type { NodeChange, NodeSnapshot } from './node.js';
 import type { Override } from './overrides.js';
 import type { ReplicationBatch } from './replication.js';
 import type { ReferralLayer } from '../referral/state.js';
+import type { SampledDecision } from './decisions.js';
 
 /** The part of a snapshot that crosses processes: zones and services are rebuilt there. */
 export interface SharedSnapshot {
@@ -56,6 +57,8 @@ export type WorkerMessage =
   | { readonly type: 'replicate'; readonly batch: ReplicationBatch }
   /** The worker's rate-limit and cookie counters so far (sent every second). */
   | { readonly type: 'protection'; readonly stats: ProtectionStats }
+  /** A query the worker answered, explained there (a few a second: the decisions log). */
+  | { readonly type: 'decision'; readonly decision: SampledDecision }
   | {
       readonly type: 'explained';
       readonly id: number;

@@ -17,6 +17,7 @@ import type { ZoneSet } from '../zone/zone-set.js';
 import type { LoadedServices } from './load-services.js';
 import type { StateView } from '../steering/types.js';
 import type { ReferralHook } from '../answer/referral.js';
+import type { QuestionSampler } from '../answer/question-sampler.js';
 
 /** Logs "all members down" once per service per minute, not once per query. */
 function allDownLogger(log: Logger | undefined): (service: string, action: string) => void {
@@ -41,6 +42,7 @@ export function createResponder(
   state: () => StateView = () => services.staticState,
   protection?: Protection,
   referral?: ReferralHook,
+  sampler?: QuestionSampler,
 ): Responder {
   const acl = new Map(
     config.zones.map((zone) => [
@@ -52,6 +54,7 @@ export function createResponder(
     udpPayloadMax: config.dns.udpPayloadMax,
     protection,
     referral,
+    sampler,
     steering: {
       names: services.byKey,
       state,
@@ -103,6 +106,8 @@ export class DnsServer {
   private udpEngine: UdpEngine | undefined;
   /** A DNS-B's referral answers; reads the node's current table itself. */
   private readonly referral: ReferralHook | undefined;
+  /** Takes questions for the decisions log, across reloads. */
+  private readonly sampler: QuestionSampler | undefined;
 
   constructor(
     config: CompiledConfig,
@@ -111,9 +116,11 @@ export class DnsServer {
     log: Logger,
     state: () => StateView = () => services.staticState,
     referral?: ReferralHook,
+    sampler?: QuestionSampler,
   ) {
     this.state = state;
     this.referral = referral;
+    this.sampler = sampler;
     this.config = config;
     this.log = log;
     this.protection = new Protection(config.protection);
@@ -125,6 +132,7 @@ export class DnsServer {
       this.state,
       this.protection,
       this.referral,
+      this.sampler,
     );
   }
 
@@ -235,6 +243,7 @@ export class DnsServer {
       this.state,
       this.protection,
       this.referral,
+      this.sampler,
     );
   }
 

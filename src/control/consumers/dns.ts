@@ -2,6 +2,9 @@ import type { Logger } from '../../observability/log.js';
 import type { ProtectionStats } from '../../answer/protection.js';
 import { DnsServer, type BoundDns } from '../../server/dns-server.js';
 import type { ControlNode } from '../node.js';
+import { QuestionSampler } from '../../answer/question-sampler.js';
+import { startDecisionSampling, type SampledDecision } from '../decisions.js';
+import { explainOn } from './status.js';
 
 /** The DNS server of a process, answering from the node's current snapshot. */
 export interface DnsConsumer {
@@ -15,10 +18,17 @@ export interface DnsConsumer {
  * Starts answering on the configured addresses. Every query reads the state of the
  * snapshot current when it arrives; a new configuration or a change of the announced
  * members swaps in a new responder, and a new `listen` list or TCP limits are applied
- * (the subscriber's promise says whether the new addresses could be bound).
+ * (the subscriber's promise says whether the new addresses could be bound). A few real
+ * steered queries a second are explained on the node and given to `onDecision` (the
+ * decisions log, see decisions.ts).
  */
-export async function startDnsConsumer(node: ControlNode, log: Logger): Promise<DnsConsumer> {
+export async function startDnsConsumer(
+  node: ControlNode,
+  log: Logger,
+  onDecision?: (decision: SampledDecision) => void,
+): Promise<DnsConsumer> {
   const first = node.snapshot();
+  const sampler = onDecision && new QuestionSampler();
   const server = new DnsServer(
     first.config,
     first.zones,
@@ -27,8 +37,10 @@ export async function startDnsConsumer(node: ControlNode, log: Logger): Promise<
     () => node.snapshot().state,
     // Only a DNS-B has a table (referral.backbone); a reload may make this node one.
     (key, qtype, address) => node.snapshot().referral.table?.refer(key, qtype, address),
+    sampler,
   );
   await server.start();
+  const sampling = sampler && startDecisionSampling(sampler, explainOn(node), onDecision);
   let served = first;
   let relistening = Promise.resolve();
   const unsubscribe = node.subscribe((snapshot, change) => {
@@ -47,6 +59,7 @@ export async function startDnsConsumer(node: ControlNode, log: Logger): Promise<
     bound: () => server.bound(),
     protectionStats: () => server.protectionStats,
     async stop() {
+      sampling?.stop();
       unsubscribe();
       await relistening;
       await server.close();

@@ -14,6 +14,7 @@ import {
 import type { ControlNode } from '../node.js';
 import type { ReplicationBatch, Replicator } from '../replication.js';
 import { workerOutbox } from './worker-outbox.js';
+import type { SampledDecision } from '../decisions.js';
 
 const RESTART_DELAY_MS = 1000;
 const STOP_GRACE_MS = 10_000;
@@ -45,12 +46,14 @@ export interface WorkersConsumer {
  * TCP ones with SCHED_NONE), sends each the node's snapshot when it comes online and every
  * change after (a configuration to one worker at a time: see `worker-outbox.ts`), relays replicated rows between them (keeping a copy in `replicator` for
  * workers that start later), restarts a worker that dies, and resolves once all answer.
+ * The decisions the workers sample go to `onDecision`.
  */
 export async function startWorkers(
   node: ControlNode,
   count: number,
   log: Logger,
   replicator: Replicator,
+  onDecision: (decision: SampledDecision) => void = () => undefined,
 ): Promise<WorkersConsumer> {
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const workers = new Set<Worker>();
@@ -122,6 +125,7 @@ export async function startWorkers(
         }
         if (message.type === 'explained') explaining.get(message.id)?.(message);
         if (message.type === 'protection') protection.set(worker, message.stats);
+        if (message.type === 'decision') onDecision(message.decision);
         if (message.type === 'replicate') {
           replicator.receive(message.batch);
           broadcast(message, worker);
