@@ -29,10 +29,10 @@ const decision = (i: number): SampledDecision => ({
   explanation: explanation(`n${i}.example.org.`),
 });
 
-test('the decisions log keeps the last ones, newest first', () => {
+test('the decisions log keeps the last ones to arrive, newest query first', () => {
   const log = new DecisionLog(3);
   assert.deepEqual(log.list(), []);
-  for (let i = 1; i <= 5; i++) log.add(decision(i));
+  for (const i of [1, 2, 4, 3, 5]) log.add(decision(i));
   assert.deepEqual(
     log.list().map((d) => d.explanation.name),
     ['n5.example.org.', 'n4.example.org.', 'n3.example.org.'],

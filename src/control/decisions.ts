@@ -28,12 +28,16 @@ export class DecisionLog {
 
   add(decision: SampledDecision): void {
     this.entries.push(decision);
+    // Kept in the order they arrive: the oldest to arrive goes first.
     if (this.entries.length > this.capacity) this.entries.shift();
   }
 
-  /** The decisions kept, newest first. */
+  /**
+   * The decisions kept, newest query first (workers explain on their own ticks: the order
+   * they arrive in is not quite the order of the queries).
+   */
   list(): SampledDecision[] {
-    return this.entries.slice().reverse();
+    return this.entries.slice().sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
   }
 }
 
