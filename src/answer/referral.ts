@@ -22,6 +22,16 @@ export interface ReferralReply {
 }
 
 /**
+ * The rankings variant (seed 002 [0046]): the DNS-LB's ranked sites of the question's
+ * family, 4 or 16 bytes each, best first, answered at the balanced name itself.
+ */
+export interface RankedReply {
+  readonly ranked: readonly Uint8Array[];
+  /** TTL of the addresses (the short tier). */
+  readonly ttl: number;
+}
+
+/**
  * Decides the referral of a question (`key` as `wireKey` gives it) for the resolver at
  * `address` (the query's source, as the socket gives it), or undefined when the name is not
  * referred: the zone answers it as usual. Called for every query: a name that is not
@@ -31,7 +41,7 @@ export type ReferralHook = (
   key: string,
   qtype: number,
   address: string,
-) => ReferralReply | undefined;
+) => ReferralReply | RankedReply | undefined;
 
 const placed = (owner: Buffer, type: number, ttl: number, rdata: Uint8Array): PlacedRRset => ({
   owner,
@@ -44,7 +54,8 @@ const placed = (owner: Buffer, type: number, ttl: number, rdata: Uint8Array): Pl
  * the referral alone is not (RFC 1034 4.3.2: below a zone cut). The glue must fit, or
  * the reply is truncated.
  */
-export function referralResult(qname: Buffer, reply: ReferralReply): LookupResult {
+export function referralResult(qname: Buffer, reply: ReferralReply | RankedReply): LookupResult {
+  if ('ranked' in reply) return rankedResult(qname, reply);
   const answer = reply.cname ? [placed(qname, RRType.CNAME, reply.ttl, reply.cname)] : [];
   const glue = reply.glue.map((bytes) =>
     placed(reply.ns, bytes.length === 4 ? RRType.A : RRType.AAAA, reply.ttl, bytes),
@@ -56,5 +67,19 @@ export function referralResult(qname: Buffer, reply: ReferralReply): LookupResul
     authority: [placed(reply.cut, RRType.NS, reply.ttl, reply.ns)],
     additional: glue,
     requiredAdditional: glue.length,
+  };
+}
+
+/** A ranked answer: the addresses at the name, authoritative, nothing else. */
+function rankedResult(qname: Buffer, reply: RankedReply): LookupResult {
+  return {
+    rcode: Rcode.NOERROR,
+    authoritative: true,
+    answer: reply.ranked.map((bytes) =>
+      placed(qname, bytes.length === 4 ? RRType.A : RRType.AAAA, reply.ttl, bytes),
+    ),
+    authority: [],
+    additional: [],
+    requiredAdditional: 0,
   };
 }

@@ -21,6 +21,7 @@ export type ReferralConfig = Static<ReturnType<typeof referralSchema>>;
 /** Seed 002's tiers and intervals (docs/client-centric.md). */
 export const REFERRAL_DEFAULTS = {
   referralTtlMs: 3_600_000,
+  directTtlMs: 300_000,
   intervalMs: 60_000,
   maxSkewMs: 30_000,
   nearestMinPrefix: 16,
@@ -88,6 +89,17 @@ function compileBackbone(
     nearestMinPrefix: b.nearestMinPrefix ?? REFERRAL_DEFAULTS.nearestMinPrefix,
     stateFile: b.stateFile === undefined ? undefined : resolve(dirname(file), b.stateFile),
     missedIntervals: b.missedIntervals ?? REFERRAL_DEFAULTS.missedIntervals,
+    direct: b.direct ?? false,
+    directTtl: Math.round(
+      compileDuration(
+        b.directTtl,
+        REFERRAL_DEFAULTS.directTtlMs,
+        0,
+        at.where,
+        ['referral', 'backbone', 'directTtl'],
+        at.problems,
+      ) / 1000,
+    ),
   };
 }
 
@@ -108,6 +120,7 @@ function compileBalancer(b: NonNullable<ReferralConfig['balancer']>, at: At): Co
       at.problems,
     ),
     listen,
+    rank: (b.rank ?? []).map((n, i) => balancedName(at, n, [...path, 'rank', i], false)),
   };
 }
 

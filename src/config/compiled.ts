@@ -245,6 +245,10 @@ export interface CompiledBackbone {
   /** Absolute path, if the table is saved. */
   readonly stateFile: string | undefined;
   readonly missedIntervals: number;
+  /** The rankings variant: answer the DNS-LBs' rankings directly. */
+  readonly direct: boolean;
+  /** TTL of a direct answer, seconds. */
+  readonly directTtl: number;
 }
 
 /** `referral.balancer`: this node is a DNS-LB. */
@@ -255,6 +259,8 @@ export interface CompiledBalancer {
   readonly backbones: readonly ListenAddress[];
   readonly intervalMs: number;
   readonly listen: ListenAddress | undefined;
+  /** Balanced names (lower case, no dot) whose rankings it sends to the DNS-Bs. */
+  readonly rank: readonly string[];
 }
 
 /** `referral.owner`: this node is the DNS-A. */

@@ -49,6 +49,15 @@ export function referralSchema(duration: TUnion<[TInteger, TString]>) {
               Type.String({ description: 'the table is saved here and read at start' }),
             ),
             missedIntervals: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+            direct: Type.Optional(
+              Type.Boolean({
+                description:
+                  'rankings variant: answer the addresses a DNS-LB ranked for its resolvers instead of referring them',
+              }),
+            ),
+            directTtl: Type.Optional(
+              Type.Union(duration.anyOf, { description: 'TTL of a direct answer; default 5m' }),
+            ),
           },
           { additionalProperties: false, description: 'this node is a DNS-B' },
         ),
@@ -64,6 +73,12 @@ export function referralSchema(duration: TUnion<[TInteger, TString]>) {
               Type.Union(duration.anyOf, { description: 'registers again this often; 60s' }),
             ),
             listen: Type.Optional(HostPort),
+            rank: Type.Optional(
+              Type.Array(Type.String({ minLength: 1 }), {
+                description:
+                  'rankings variant: balanced names whose sites (service <label>.<name>) it ranks and sends to the DNS-Bs',
+              }),
+            ),
           },
           { additionalProperties: false, description: 'this node is a DNS-LB' },
         ),

@@ -6,7 +6,13 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Logger } from '../observability/log.js';
-import { encodeMapMessage, type MapMessage, type Registration, type SiteList } from './message.js';
+import {
+  encodeMapMessage,
+  type MapMessage,
+  type Ranking,
+  type Registration,
+  type SiteList,
+} from './message.js';
 import { MapReceiver } from './receiver.js';
 import { MessageClock, type SenderMark } from './replay.js';
 import type { NamedSiteList, ReferralLayer } from './state.js';
@@ -115,15 +121,20 @@ export class Backbone {
       notify: m.notify,
       intervalMs: m.intervalMs,
       heardAt: this.now(),
+      ...(m.rankings === undefined ? {} : { rankings: m.rankings }),
     };
     this.balancers.set(m.sender, entry);
-    if (
-      !before ||
-      JSON.stringify({ ...before, heardAt: 0 }) !== JSON.stringify({ ...entry, heardAt: 0 })
-    )
+    const mapping = (e: BalancerEntry | undefined) =>
+      e && JSON.stringify([e.balancer, e.resolvers, e.notify, e.intervalMs]);
+    if (mapping(before) !== mapping(entry))
       this.options.log.info(
         { label: m.sender, balancer: m.balancer, resolvers: m.resolvers },
         `DNS-LB ${m.sender} registered`,
+      );
+    if (m.rankings && JSON.stringify(before?.rankings) !== JSON.stringify(m.rankings))
+      this.options.log.info(
+        { label: m.sender, rankings: m.rankings },
+        `DNS-LB ${m.sender} sent its rankings`,
       );
     // A new (or returning) DNS-LB gets the site lists it has missed.
     if (!before) for (const list of this.siteLists.values()) this.forward(list, [entry]);
@@ -243,6 +254,10 @@ function validEntry(e: BalancerEntry): boolean {
     Array.isArray(e.resolvers) &&
     e.resolvers.every(isAddress) &&
     typeof e.intervalMs === 'number' &&
-    typeof e.heardAt === 'number'
+    typeof e.heardAt === 'number' &&
+    (e.rankings === undefined || (Array.isArray(e.rankings) && e.rankings.every(validRanking)))
   );
 }
+
+const validRanking = (r: Ranking): boolean =>
+  typeof r.name === 'string' && Array.isArray(r.sites) && r.sites.every(isAddress);

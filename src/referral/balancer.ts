@@ -5,7 +5,7 @@
  * Measuring and answering are the node's ordinary health checks and policies.
  */
 import type { Logger } from '../observability/log.js';
-import { encodeMapMessage, type Registration } from './message.js';
+import { encodeMapMessage, type Ranking, type Registration } from './message.js';
 import { MapReceiver } from './receiver.js';
 import { MessageClock } from './replay.js';
 import type { NamedSiteList, ReferralLayer } from './state.js';
@@ -19,6 +19,8 @@ export interface BalancerSettings {
   readonly backbones: readonly { readonly host: string; readonly port: number }[];
   readonly intervalMs: number;
   readonly listen: { readonly host: string; readonly port: number } | undefined;
+  /** Balanced names it ranks for the DNS-Bs (the rankings variant); empty: it sends none. */
+  readonly rank: readonly string[];
 }
 
 /** Options of a {@link Balancer}. */
@@ -37,6 +39,9 @@ export class Balancer {
   private settings: BalancerSettings;
   private readonly clock: MessageClock;
   private readonly siteLists = new Map<string, NamedSiteList>();
+  private rankings: readonly Ranking[] | undefined;
+  /** Messages go out one after another: the DNS-Bs must see the sequence in order. */
+  private sending: Promise<void> = Promise.resolve();
   private listener: MapListener | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly options: BalancerOptions;
@@ -88,10 +93,28 @@ export class Balancer {
     this.timer.unref();
   }
 
+  /**
+   * The rankings now (computed by the caller from the node's own decisions): registers at
+   * once when they differ from the last ones sent, so a DNS-B answering them directly
+   * follows a change within one message.
+   */
+  async setRankings(rankings: readonly Ranking[]): Promise<void> {
+    if (this.settings.rank.length === 0) return;
+    if (JSON.stringify(rankings) === JSON.stringify(this.rankings)) return;
+    this.rankings = rankings;
+    await this.register();
+  }
+
   /** Registers with every DNS-B once; resolves when each has answered (or failed). */
-  async register(): Promise<void> {
+  register(): Promise<void> {
+    const sent = this.sending.then(() => this.registerNow());
+    this.sending = sent.catch(() => undefined);
+    return sent;
+  }
+
+  private async registerNow(): Promise<void> {
     const s = this.settings;
-    const message: Registration = {
+    const base: Registration = {
       kind: 'register',
       ...this.clock.next(),
       balancer: s.address,
@@ -99,6 +122,8 @@ export class Balancer {
       notify: this.listener?.address,
       intervalMs: s.intervalMs,
     };
+    const message =
+      s.rank.length > 0 && this.rankings ? { ...base, rankings: this.rankings } : base;
     const bytes = encodeMapMessage(message, this.options.key);
     await Promise.all(
       s.backbones.map(async ({ host, port }) => {
@@ -136,4 +161,4 @@ export class Balancer {
 }
 
 const registered = (s: BalancerSettings): string =>
-  JSON.stringify([s.address, s.resolvers, s.intervalMs, s.backbones]);
+  JSON.stringify([s.address, s.resolvers, s.intervalMs, s.backbones, s.rank]);

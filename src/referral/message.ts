@@ -44,6 +44,19 @@ export interface Registration extends MapHeader {
   readonly notify: string | undefined;
   /** How often it registers again, ms: the DNS-B forgets it after a few silent intervals. */
   readonly intervalMs: number;
+  /**
+   * The variant "rankings to the DNS-Bs" (seed 002 [0046]): the sites this DNS-LB measured,
+   * best first, per balanced name; a DNS-B with `direct` answers them itself. Sent with
+   * every registration, and at once when one changes.
+   */
+  readonly rankings?: readonly Ranking[];
+}
+
+/** One balanced name's sites as a DNS-LB ranks them: addresses, best first (may be empty). */
+export interface Ranking {
+  /** The balanced name, lower case, no trailing dot. */
+  readonly name: string;
+  readonly sites: readonly string[];
 }
 
 /** One site of a site list and whether the owner has it online. */
@@ -91,6 +104,9 @@ function canonicalBody(m: MapMessage): string {
       resolvers: m.resolvers,
       ...(m.notify === undefined ? {} : { notify: m.notify }),
       intervalMs: m.intervalMs,
+      ...(m.rankings === undefined
+        ? {}
+        : { rankings: m.rankings.map((r) => ({ name: r.name, sites: r.sites })) }),
     });
   return JSON.stringify({ kind: m.kind, ...header, name: m.name, sites: m.sites });
 }
@@ -144,6 +160,7 @@ const NAME =
   /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
 const MAX_RESOLVERS = 64;
 const MAX_SITES = 256;
+const MAX_RANKINGS = 16;
 
 type Fields = Record<string, unknown>;
 const invalid = (detail: string): MapDecoded => ({ ok: false, reason: 'invalid-field', detail });
@@ -197,17 +214,33 @@ function checkRegistration(f: Fields, header: MapHeader): MapDecoded {
   if (notify !== undefined && (typeof notify !== 'string' || !parseHostPort(notify)))
     return invalid('notify');
   if (!isInteger(f['intervalMs'], 100, 86_400_000)) return invalid('intervalMs');
-  return {
-    ok: true,
-    message: {
-      kind: 'register',
-      ...header,
-      balancer,
-      resolvers,
-      notify,
-      intervalMs: f['intervalMs'],
-    },
+  const rankings = f['rankings'] === undefined ? undefined : rankingsOf(f['rankings']);
+  if (rankings === false) return invalid('rankings');
+  const message: Registration = {
+    kind: 'register',
+    ...header,
+    balancer,
+    resolvers,
+    notify,
+    intervalMs: f['intervalMs'],
   };
+  return { ok: true, message: rankings === undefined ? message : { ...message, rankings } };
+}
+
+/** Rankings in canonical form, or false when one is not a name with an address list. */
+function rankingsOf(value: unknown): Ranking[] | false {
+  if (!Array.isArray(value) || value.length > MAX_RANKINGS) return false;
+  const out: Ranking[] = [];
+  for (const entry of value as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) return false;
+    const e = entry as Fields;
+    if (typeof e['name'] !== 'string' || !NAME.test(e['name'])) return false;
+    const empty = Array.isArray(e['sites']) && e['sites'].length === 0;
+    const sites = empty ? [] : addresses(e['sites'], MAX_SITES);
+    if (sites === undefined || out.some((r) => r.name === e['name'])) return false;
+    out.push({ name: e['name'], sites });
+  }
+  return out;
 }
 
 function checkSiteList(f: Fields, header: MapHeader): MapDecoded {

@@ -54,7 +54,7 @@ export function referralState(
   if (offlineAddresses.size > 0)
     for (const member of members)
       if (member.addresses.some((a) => offlineAddresses.has(a))) offline.add(member.key);
-  const table = backbone && new ReferralTable(backbone, layer.balancers);
+  const table = backbone && new ReferralTable(backbone, layer.balancers, offlineAddresses);
   return { layer, table, offline, offlineAddresses };
 }
 

@@ -5,6 +5,7 @@
  */
 import { nameFromText, wireKey } from '../dns/name.js';
 import { parseAddress, unmapAddress } from '../lib/ip.js';
+import type { Ranking } from './message.js';
 
 /** A DNS-LB as the DNS-B knows it: plain data (it is saved, and crosses processes). */
 export interface BalancerEntry {
@@ -18,6 +19,8 @@ export interface BalancerEntry {
   readonly intervalMs: number;
   /** When its last registration arrived (ms since the epoch). */
   readonly heardAt: number;
+  /** Its rankings of the sites, per balanced name, if it sends them (the rankings variant). */
+  readonly rankings?: readonly Ranking[];
 }
 
 /** The DNS-B's settings (`referral.backbone`), compiled. */
@@ -30,6 +33,10 @@ export interface BackboneSettings {
   readonly unmapped: 'nearest' | 'answer';
   /** `nearest` needs at least this many leading bits in common. */
   readonly nearestMinPrefix: number;
+  /** The rankings variant: answer A / AAAA from the DNS-LB's ranking instead of referring. */
+  readonly direct: boolean;
+  /** TTL of those direct answers (the short tier), seconds. */
+  readonly directTtl: number;
 }
 
 /** What the answer path needs of the referral (it matches answer/referral.ts ReferralReply). */
@@ -41,12 +48,20 @@ export interface Referral {
   readonly ttl: number;
 }
 
+/** A direct answer of the rankings variant: the ranked sites of one family, best first. */
+export interface Ranked {
+  readonly ranked: readonly Uint8Array[];
+  readonly ttl: number;
+}
+
 /** One balancer, indexed for answering. */
 interface Indexed {
   readonly entry: BalancerEntry;
   readonly resolvers: readonly Uint8Array[];
   /** By balanced name key: the answer with the CNAME and the referral alone, made once. */
   readonly referrals: ReadonlyMap<string, { readonly cname: Referral; readonly plain: Referral }>;
+  /** By balanced name key and family (`4`, `6`): its ranking without offline sites, made once. */
+  readonly ranked: ReadonlyMap<string, { readonly 4?: Ranked; readonly 6?: Ranked }>;
 }
 
 /** One balanced name: its wire form and its key. */
@@ -80,7 +95,15 @@ export class ReferralTable {
   readonly settings: BackboneSettings;
   readonly entries: readonly BalancerEntry[];
 
-  constructor(settings: BackboneSettings, entries: readonly BalancerEntry[]) {
+  /**
+   * `offline`: the addresses the owner has offline (the site lists this DNS-B keeps); a
+   * direct answer leaves them out.
+   */
+  constructor(
+    settings: BackboneSettings,
+    entries: readonly BalancerEntry[],
+    offline: ReadonlySet<string> = new Set(),
+  ) {
     this.settings = settings;
     this.entries = entries;
     for (const text of settings.names) {
@@ -103,11 +126,32 @@ export class ReferralTable {
         entry,
         resolvers: entry.resolvers.map((r) => parseAddress(r)!),
         referrals,
+        ranked: settings.direct ? this.rankedOf(entry, offline) : new Map(),
       };
       this.all.push(indexed);
       this.byLabel.set(entry.label, indexed);
       for (const bytes of indexed.resolvers) this.byResolver.set(bytesKey(bytes), indexed);
     }
+  }
+
+  /** An entry's rankings by name key and family, offline sites left out; empty ones too. */
+  private rankedOf(
+    entry: BalancerEntry,
+    offline: ReadonlySet<string>,
+  ): Map<string, { 4?: Ranked; 6?: Ranked }> {
+    const out = new Map<string, { 4?: Ranked; 6?: Ranked }>();
+    for (const ranking of entry.rankings ?? []) {
+      const key = wireKey(nameFromText(`${ranking.name}.`));
+      if (!this.names.has(key)) continue;
+      const bytes = ranking.sites.filter((a) => !offline.has(a)).map((a) => parseAddress(a)!);
+      const of = (length: number): Ranked | undefined => {
+        const ranked = bytes.filter((b) => b.length === length);
+        return ranked.length > 0 ? { ranked, ttl: this.settings.directTtl } : undefined;
+      };
+      const [v4, v6] = [of(4), of(16)];
+      out.set(key, { ...(v4 ? { 4: v4 } : {}), ...(v6 ? { 6: v6 } : {}) });
+    }
+    return out;
   }
 
   /** The DNS-LB registered for this resolver address (exactly), if any. */
@@ -139,14 +183,21 @@ export class ReferralTable {
    * referral to that label's DNS-LB. Undefined: the zone answers (not ours, an apex
    * type, no DNS-LB for this resolver).
    */
-  refer(key: string, qtype: number, address: string): Referral | undefined {
+  refer(key: string, qtype: number, address: string): Referral | Ranked | undefined {
     if (this.names.size === 0) return undefined;
     const name = this.names.get(key);
     if (name) {
       if (APEX_TYPES.has(qtype)) return undefined;
       const resolver = parseAddress(unmapAddress(address));
       const chosen = resolver && this.chosenFor(resolver);
-      return chosen && this.referral(chosen, name, true);
+      if (!chosen) return undefined;
+      const ranking = chosen.ranked.get(name.key);
+      // Ranked by its DNS-LB: the addresses themselves, and no CNAME for any type (the zone
+      // answers the others, NODATA). A ranking with no site left (all offline, or none up at
+      // the DNS-LB) refers to the DNS-LB, which has the rest of its rules.
+      if (ranking && (ranking[4] || ranking[6]))
+        return qtype === A ? ranking[4] : qtype === AAAA ? ranking[6] : undefined;
+      return this.referral(chosen, name, true);
     }
     return this.below(key, qtype);
   }
@@ -178,5 +229,7 @@ export class ReferralTable {
 }
 
 const DS = 43;
+const A = 1;
+const AAAA = 28;
 /** Types the DNS-B's zone answers at the balanced name: SOA, NS, DS, DNSKEY. */
 const APEX_TYPES: ReadonlySet<number> = new Set([6, 2, 43, 48]);

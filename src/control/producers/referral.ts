@@ -1,8 +1,9 @@
-import type { CompiledConfig, CompiledReferral } from '../../config/compiled.js';
+import type { CompiledBalancer, CompiledConfig, CompiledReferral } from '../../config/compiled.js';
 import type { Logger } from '../../observability/log.js';
 import { Backbone } from '../../referral/backbone.js';
 import { Balancer } from '../../referral/balancer.js';
-import type { SiteEntry } from '../../referral/message.js';
+import type { Ranking, SiteEntry } from '../../referral/message.js';
+import { rankingOf } from '../../referral/ranking.js';
 import { Owner } from '../../referral/owner.js';
 import type { ReceiverStats } from '../../referral/receiver.js';
 import { NO_REFERRAL, type ReferralLayer } from '../../referral/state.js';
@@ -29,6 +30,20 @@ export function ownerSites(snapshot: NodeSnapshot, service: string): SiteEntry[]
         online.set(address, (online.get(address) ?? false) || up);
     }
   return [...online].map(([address, isUp]) => ({ address, online: isUp }));
+}
+
+/**
+ * A DNS-LB's rankings now (the rankings variant): for each name it ranks, what its service
+ * `<label>.<name>` answers its first resolver, best first.
+ */
+export function balancerRankings(snapshot: NodeSnapshot, balancer: CompiledBalancer): Ranking[] {
+  const steered = [...snapshot.services.byKey.values()];
+  const now = Date.now();
+  return balancer.rank.map((name) => {
+    const found = steered.find((s) => s.service.name === `${balancer.label}.${name}.`);
+    const resolver = balancer.resolvers[0]!;
+    return { name, sites: found ? rankingOf(found.service, snapshot.state, resolver, now) : [] };
+  });
 }
 
 /** The roles running now, and their parts of the layer. */
@@ -104,6 +119,8 @@ export async function startReferralProducer(
       await roles.backbone.start();
     }
     await followBalancer(roles, wanted, key, rlog, publish);
+    if (wanted?.balancer)
+      void roles.balancer?.setRankings(balancerRankings(node.snapshot(), wanted.balancer));
     roles.owner?.close();
     roles.owner = undefined;
     if (wanted?.owner) {
@@ -125,6 +142,10 @@ export async function startReferralProducer(
     const owner = snapshot.config.referral?.owner;
     if (roles.owner && owner && change.kind !== 'referral')
       void roles.owner.update(ownerSites(snapshot, owner.service));
+    // ... and a DNS-LB's ranking (a site list too: an offline site leaves it).
+    const balancer = snapshot.config.referral?.balancer;
+    if (roles.balancer && balancer && balancer.rank.length > 0)
+      void roles.balancer.setRankings(balancerRankings(snapshot, balancer));
     return undefined;
   });
   return {
