@@ -17,7 +17,7 @@ const BELOW_SERVER = [
   'cluster',
   'referral',
 ];
-const BELOW_APP = [...BELOW_SERVER, 'answer', 'config', 'server', 'control'];
+const BELOW_APP = [...BELOW_SERVER, 'lb', 'answer', 'config', 'server', 'control'];
 
 /**
  * What each folder of src/ may import from, besides itself; everything else of src/
@@ -37,7 +37,8 @@ export const ALLOWED_IMPORTS = {
   cluster: ['lib', 'observability'],
   referral: ['lib', 'observability', 'dns', 'steering', 'health', 'agent'],
   answer: ['lib', 'dns', 'zone', 'steering'],
-  config: ['lib', 'dns', 'steering', 'health', 'agent'],
+  lb: ['lib', 'observability', 'cluster', 'health', 'steering'],
+  config: ['lib', 'dns', 'steering', 'health', 'agent', 'lb'],
   server: [...BELOW_SERVER, 'answer', 'config'],
   control: [...BELOW_SERVER, 'answer', 'config', 'server'],
   'app.ts': BELOW_APP,

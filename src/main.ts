@@ -12,6 +12,7 @@ import { runCheck } from './cli/check.js';
 import { explainCommand } from './cli/explain.js';
 import { statusCommand, StatusError } from './cli/status.js';
 import { clusterCommand } from './cli/cluster.js';
+import { LB_USAGE, lbStatusCommand, runLb } from './cli/lb.js';
 import type { CommandOutcome } from './cli/outcome.js';
 import { ConfigError, formatProblem } from './lib/errors.js';
 import { createLogger, type Logger } from './observability/log.js';
@@ -156,6 +157,35 @@ function runAgent(args: readonly string[]): void {
   });
 }
 
+/** `steerdns lb`: one balancer of the pair until SIGTERM/SIGINT; SIGHUP reloads. */
+async function lb(args: readonly string[]): Promise<void> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${LB_USAGE}\n`);
+    return;
+  }
+  if (args[0] === 'status') {
+    finish(await lbStatusCommand(args.slice(1)));
+    return;
+  }
+  const log = createLogger('info', { lb: true });
+  onUserSignal = (signal) => {
+    log.warn({ signal }, `${signal} ignored: steerdns lb gives it no meaning`);
+  };
+  // Signals that come while the balancer starts wait for it: a stop must remove what it added.
+  const starting = runLb(args, log);
+  const started = starting.catch(() => undefined);
+  let stopping = false;
+  onSignals(['SIGHUP'], async () => (await started)?.reload());
+  onSignals(['SIGINT', 'SIGTERM'], async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping');
+    await (await started)?.balancer.stop();
+    process.exit(0);
+  });
+  await starting;
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const [command, ...args] = argv;
   switch (command) {
@@ -177,6 +207,8 @@ async function main(argv: readonly string[]): Promise<void> {
     case 'agent':
       runAgent(args);
       return;
+    case 'lb':
+      return lb(args);
     case 'version':
     case '--version':
       process.stdout.write(`steerdns ${VERSION}\n`);

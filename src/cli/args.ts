@@ -29,6 +29,7 @@ export const USAGE = `usage:
   steerdns cluster config push NEW.yaml --config FILE   (every node loads it; steerdns cluster help)
   steerdns agent --to ADDR:PORT[,...] --key-file FILE --service NAME --address IP [...]
                                     (announces this node's status; steerdns agent --help)
+  steerdns lb --config FILE          (one balancer of an active/standby pair; steerdns lb --help)
   steerdns version
 
   ADDR:PORT is 127.0.0.1:5353 or [::1]:5353. LEVEL is fatal, error, warn, info, debug, trace.`;

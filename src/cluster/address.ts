@@ -76,3 +76,12 @@ async function announce(run: CommandRunner, a: ServiceAddress, v6: boolean): Pro
 
 const reason = (outcome: SubprocessOutcome): string =>
   `${outcome.failure ?? 'failed'}${outcome.output.trim() === '' ? '' : `: ${outcome.output.trim()}`}`;
+
+/**
+ * A holder for addresses another program adds and deletes (keepalived, for `steerdns lb`):
+ * the role keeper still names them to the hooks, but leaves them alone.
+ */
+export const externallyHeldAddresses = (): AddressHolder => ({
+  add: () => Promise.resolve(),
+  remove: () => Promise.resolve(),
+});

@@ -7,6 +7,7 @@ import type { CookieSettings } from '../dns/cookies.js';
 import type { RateLimitSettings } from '../dns/rrl.js';
 import type { AllDownAction } from '../steering/service.js';
 import type { MemberKey } from './member-key.js';
+import type { LbSettings } from '../lb/settings.js';
 
 /** Where something was written, for `file:line: reason`. */
 export interface SourcePosition {
@@ -317,6 +318,8 @@ export interface CompiledConfig {
   readonly cluster: CompiledCluster | undefined;
   /** The `referral:` section; undefined: no client-centric role. */
   readonly referral?: CompiledReferral | undefined;
+  /** The `lb:` section (`steerdns lb`); undefined: no balancer. */
+  readonly lb?: LbSettings | undefined;
 }
 
 /**

@@ -17,10 +17,13 @@ import {
 import { compileDuration, MIN_DURATION_MS } from './compile-duration.js';
 import { compileCluster } from './compile-cluster.js';
 import { compileReferral } from './compile-referral.js';
+import { compileLb } from './compile-lb.js';
 import { CheckCollector } from './compile-health.js';
 import { compileProtection, defaultProtection } from './compile-protection.js';
 import { canonicalName, compileServices, compileTopology } from './compile-services.js';
-import { ConfigSchema, type ConfigFile, type ZoneConfig } from './schema.js';
+import { ConfigSchema, LbFileSchema, type ConfigFile, type ZoneConfig } from './schema.js';
+import type { LbSettings } from '../lb/settings.js';
+import type { TSchema } from '@sinclair/typebox';
 import { DEFAULT_UDP_ENGINE } from './schema-udp-engine.js';
 import { parseYaml, type Where, type YamlSource } from './yaml-source.js';
 
@@ -46,10 +49,10 @@ export function parseListen(text: string): ListenAddress | undefined {
   return parsed?.port === undefined ? undefined : { host: parsed.host, port: parsed.port };
 }
 
-function schemaProblems(source: YamlSource): Problem[] {
+function schemaProblems(source: YamlSource, schema: TSchema = ConfigSchema): Problem[] {
   const seen = new Set<string>();
   const problems: Problem[] = [];
-  for (const error of Value.Errors(ConfigSchema, source.value)) {
+  for (const error of Value.Errors(schema, source.value)) {
     if (seen.has(error.path)) continue;
     seen.add(error.path);
     const path = error.path
@@ -314,6 +317,7 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
     health: checks.result(config),
     cluster: compileCluster(config.cluster, source.file, where, problems),
     referral: compileReferral(config.referral, source.file, where, problems),
+    lb: compileLb(config.lb, source.file, where, problems),
   };
 }
 
@@ -359,12 +363,30 @@ export function parseConfig(text: string, file: string): CompiledConfig {
   return seal(config);
 }
 
-/** Reads and compiles a configuration file. */
-export async function readConfig(file: string): Promise<CompiledConfig> {
-  const path = resolve(file);
-  let text: string;
+/**
+ * Compiles the `lb:` section for `steerdns lb`. A file with `zones:` is a DNS node's and is
+ * compiled whole; one without is a balancer's own file, `lb:` alone. Throws
+ * {@link ConfigError} with every problem; undefined when the file has no `lb:`.
+ */
+export function parseLbConfig(text: string, file: string): LbSettings | undefined {
+  const { source, problems } = parseYaml(text, file);
+  if (!source) throw new ConfigError(problems);
+  const value = source.value as Record<string, unknown> | null;
+  if (typeof value === 'object' && value !== null && 'zones' in value) {
+    return parseConfig(text, file).lb;
+  }
+  const schema = schemaProblems(source, LbFileSchema);
+  if (schema.length > 0) throw new ConfigError(schema);
+  const where = (path: readonly (string | number)[]) => ({ file, line: source.lineOf(path) });
+  const lb = compileLb((source.value as ConfigFile).lb, file, where, problems);
+  if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.line - b.line));
+  return lb;
+}
+
+/** Reads a configuration file's text; a file that cannot be read is a problem at line 0. */
+async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readTextFile(path, MAX_CONFIG_FILE_BYTES);
+    return await readTextFile(resolve(file), MAX_CONFIG_FILE_BYTES);
   } catch (error) {
     throw new ConfigError([
       {
@@ -377,5 +399,14 @@ export async function readConfig(file: string): Promise<CompiledConfig> {
       },
     ]);
   }
-  return parseConfig(text, file);
+}
+
+/** Reads and compiles the `lb:` section of a file (see {@link parseLbConfig}). */
+export async function readLbConfig(file: string): Promise<LbSettings | undefined> {
+  return parseLbConfig(await readConfigText(file), file);
+}
+
+/** Reads and compiles a configuration file. */
+export async function readConfig(file: string): Promise<CompiledConfig> {
+  return parseConfig(await readConfigText(file), file);
 }

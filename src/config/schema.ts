@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN, MAX_DURATION_MS } from '../lib/duration.js';
 import { clusterSchema } from './schema-cluster.js';
 import { referralSchema } from './schema-referral.js';
+import { lbFileSchema, lbSchema } from './schema-lb.js';
 import { CookiesSchema, RateLimitSchema } from './schema-protection.js';
 import { UdpEngineSchema } from './schema-udp-engine.js';
 
@@ -433,6 +434,7 @@ export const ConfigSchema = Type.Object(
     ),
     cluster: Type.Optional(clusterSchema(Duration, HealthCheckSchema)),
     referral: Type.Optional(referralSchema(Duration)),
+    lb: Type.Optional(lbSchema(Duration, HealthCheckSchema)),
     services: Type.Optional(Type.Array(ServiceConfigSchema)),
   },
   {
@@ -441,6 +443,9 @@ export const ConfigSchema = Type.Object(
     title: 'steerdns configuration',
   },
 );
+
+/** A balancer's own file: `lb:` alone (`steerdns lb`). */
+export const LbFileSchema = lbFileSchema(Duration, HealthCheckSchema);
 
 /** The configuration file as written (after schema validation). */
 export type ConfigFile = Static<typeof ConfigSchema>;
