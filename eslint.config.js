@@ -17,7 +17,7 @@ const BELOW_SERVER = [
   'cluster',
   'referral',
 ];
-const BELOW_APP = [...BELOW_SERVER, 'lb', 'answer', 'config', 'server', 'control'];
+const BELOW_APP = [...BELOW_SERVER, 'lb', 'answer', 'config', 'server', 'control', 'api'];
 
 /**
  * What each folder of src/ may import from, besides itself; everything else of src/
@@ -41,6 +41,7 @@ export const ALLOWED_IMPORTS = {
   config: ['lib', 'dns', 'steering', 'health', 'agent', 'lb'],
   server: [...BELOW_SERVER, 'answer', 'config'],
   control: [...BELOW_SERVER, 'answer', 'config', 'server'],
+  api: [...BELOW_SERVER, 'answer', 'config', 'server', 'control'],
   'app.ts': BELOW_APP,
   cli: [...BELOW_APP, 'app.ts'],
   'main.ts': [...BELOW_APP, 'app.ts', 'cli'],

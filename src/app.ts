@@ -13,13 +13,16 @@ import { startClusterOperator } from './control/producers/cluster-operator.js';
 import { startClusterHealth } from './control/producers/cluster-health.js';
 import { linkToPrimary, type Channel } from './control/producers/primary.js';
 import { startDnsConsumer } from './control/consumers/dns.js';
-import { startStatusConsumer, statusRows } from './control/consumers/status.js';
+import { statusRows } from './control/consumers/status.js';
+import { startApiConsumer, type ApiInputs } from './api/consumer.js';
 import { startWorkers, type WorkersConsumer } from './control/consumers/workers.js';
 import { persistenceTable } from './control/persistence-table.js';
 import { DecisionLog, type SampledDecision } from './control/decisions.js';
 import { startReplicator, type ReplicationBatch, type Replicator } from './control/replication.js';
 import { startPeerReplication, type NodeTables } from './control/peer-replication.js';
-import type { ExplainRequest } from './answer/explain.js';
+import { ExplainError } from './answer/explain.js';
+import type { ReloadOutcome } from './control/producers/config.js';
+import type { ClusterProducer } from './control/producers/cluster.js';
 import { wireKey } from './dns/name.js';
 import { collectLoadGarbage } from './lib/heap.js';
 import type { Logger } from './observability/log.js';
@@ -127,6 +130,68 @@ function ownTables(node: ControlNode, send: (batch: ReplicationBatch) => void): 
   };
 }
 
+/** The parts of a process the operator interface uses that start after it does. */
+interface LateParts {
+  healthDone?: boolean;
+  started?: boolean;
+  pool?: WorkersWithTables | undefined;
+  dns?: { protectionStats(): ReturnType<WorkersConsumer['protectionStats']> };
+  reload?: () => Promise<ReloadOutcome>;
+  cluster?: ClusterProducer | undefined;
+  referral?: { stats(): Readonly<Record<string, unknown>> };
+  readonly decisions: DecisionLog;
+}
+
+/** What the operator interface reads of a process, each part once it has started. */
+function apiInputs(node: ControlNode, workers: number, late: LateParts): ApiInputs {
+  return {
+    // A primary holds only an outline of the zones: a worker explains.
+    explain:
+      workers > 1
+        ? (request) =>
+            late.pool
+              ? late.pool.explain(request)
+              : new ExplainError('the workers are still loading the zones; ask again shortly')
+        : undefined,
+    // With workers, each counts its own and reports it every second: the primary sums them.
+    counters: () => late.dns?.protectionStats(),
+    // GET /status has the map protocol's accepted and dropped messages of each role it plays.
+    sections: () => {
+      const stats = late.referral?.stats() ?? {};
+      return Object.keys(stats).length > 0 ? { referral: stats } : {};
+    },
+    decisions: () => late.decisions.list(),
+    reload: () =>
+      late.reload
+        ? late.reload()
+        : Promise.resolve({
+            ok: false,
+            problems: [{ file: 'steerdns', line: 0, reason: 'the server is still starting' }],
+          }),
+    ready: () => ({
+      zones: late.dns !== undefined && late.started === true,
+      health: late.healthDone === true,
+    }),
+    forget: (service, key) => {
+      const store = node.persistence.get(service);
+      if (store?.get(key) === undefined) return false;
+      store.delete(key);
+      // A primary's own deletions travel to peer nodes only: its workers are told here.
+      late.pool?.replicate({
+        table: 'persistence',
+        rows: [{ service, changes: [{ key, deleted: true }] }],
+      });
+      return true;
+    },
+    clusterKeys: () => {
+      const prefix = node.snapshot().config.cluster?.prefix;
+      return late.cluster && prefix !== undefined
+        ? { client: late.cluster.client, prefix }
+        : undefined;
+    },
+  };
+}
+
 /**
  * Starts a steerdns server: alone (`workers: 1`), or as the primary of `workers` worker
  * processes that answer while it runs the checks, receives the announcements and serves
@@ -146,29 +211,27 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     for (const stop of stops.splice(0).reverse()) await stop();
   };
   try {
-    await health.firstRound();
+    // The operator interface first: /healthz answers and /readyz says 503 while the first
+    // round of checks runs and the workers load the zones.
     const decisions = new DecisionLog();
     const record = (decision: SampledDecision): void => {
       decisions.add(decision);
     };
+    const late: LateParts = { decisions };
+    const api = await startApiConsumer(node, log, apiInputs(node, workers, late));
+    stops.push(() => api.stop());
+    await health.firstRound();
+    late.healthDone = true;
     const pool = workers > 1 ? await startWorkersWithTables(node, workers, log, record) : undefined;
+    late.pool = pool;
     const dns = pool ?? (await startDnsConsumer(node, log, record));
+    late.dns = dns;
     stops.push(() => dns.stop());
     const agents = await startAgentsProducer(node, log);
     stops.push(() => agents.stop());
     const referral = await startReferralProducer(node, log);
     stops.push(() => referral.stop());
-    // A primary holds only an outline of the zones: a worker explains.
-    const explain = pool && ((request: ExplainRequest) => pool.explain(request));
-    // With workers, each counts its own and reports it every second: the primary sums them.
-    const counters = () => dns.protectionStats();
-    // GET /status has the map protocol's accepted and dropped messages of each role it plays.
-    const sections = () => {
-      const stats = referral.stats();
-      return Object.keys(stats).length > 0 ? { referral: stats } : {};
-    };
-    const api = await startStatusConsumer(node, log, explain, counters, undefined, sections);
-    stops.push(() => api.stop());
+    late.referral = referral;
     const listening = (): Listening => ({
       dns: dns.bound(),
       api: api.bound(),
@@ -179,6 +242,11 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     report(listening());
     const done = workers > 1 ? 'reload accepted; the workers apply it' : 'reloaded';
     const reloader = configReloader(node, source, log, keep, done);
+    late.reload = async () => {
+      const outcome = await reloader.reloadOutcome();
+      report(listening());
+      return outcome;
+    };
     // Persistence entries shared with the other nodes: the listener's address is registered.
     const replication = loaded.config.cluster?.replication;
     const peers =
@@ -200,6 +268,7 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
         return Promise.resolve();
       });
     }
+    late.cluster = cluster;
     if (cluster) {
       stops.push(() => cluster.stop());
       const shared = startClusterHealth(node, cluster, health, log);
@@ -218,6 +287,7 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
       });
     }
     const snapshot = node.snapshot();
+    late.started = true;
     log.info(
       { zones: snapshot.zones.zones.size, checks: snapshot.config.health.checks.length, workers },
       'ready',

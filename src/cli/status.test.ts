@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import type { MemberStatus } from '../server/member-status.js';
-import { startStatusApi, type StatusApi } from '../server/status-api.js';
+import { startStatusApi } from '../api/bare.js';
+import type { ApiServer as StatusApi } from '../api/server.js';
 import { servicesWithoutMemberUp, statusCommand } from './status.js';
 
 const log = pino({ level: 'silent' });

@@ -8,6 +8,7 @@ import type { RateLimitSettings } from '../dns/rrl.js';
 import type { AllDownAction } from '../steering/service.js';
 import type { MemberKey } from './member-key.js';
 import type { LbSettings } from '../lb/settings.js';
+import type { CompiledApi } from './compile-api.js';
 
 /** Where something was written, for `file:line: reason`. */
 export interface SourcePosition {
@@ -309,7 +310,7 @@ export interface CompiledConfig {
   };
   readonly zones: readonly ZoneSource[];
   /** The operator HTTP interface; undefined when not served. */
-  readonly api: { readonly listen: ListenAddress } | undefined;
+  readonly api: CompiledApi | undefined;
   readonly agents: AgentsConfig | undefined;
   readonly services: readonly CompiledService[];
   readonly topology: CompiledTopology;

@@ -15,6 +15,7 @@ import {
   type ZoneSource,
 } from './compiled.js';
 import { compileDuration, MIN_DURATION_MS } from './compile-duration.js';
+import { compileApi } from './compile-api.js';
 import { compileCluster } from './compile-cluster.js';
 import { compileReferral } from './compile-referral.js';
 import { compileLb } from './compile-lb.js';
@@ -215,22 +216,6 @@ function resolveAgents(
   };
 }
 
-function resolveApi(
-  api: ConfigFile['api'],
-  source: YamlSource,
-  problems: Problem[],
-): CompiledConfig['api'] {
-  if (api === undefined) return undefined;
-  const listen = parseListen(api.listen);
-  if (listen) return { listen };
-  problems.push({
-    file: source.file,
-    line: source.lineOf(['api', 'listen']),
-    reason: `api.listen: expected ADDR:PORT or [IPv6]:PORT, got "${api.listen}"`,
-  });
-  return undefined;
-}
-
 function compileListen(config: ConfigFile, source: YamlSource, problems: Problem[]) {
   const listen: ListenAddress[] = [];
   (config.listen ?? [DEFAULTS.listen]).forEach((text, i) => {
@@ -311,7 +296,7 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
     ),
     zones,
     agents: resolveAgents(config.agents, source, problems),
-    api: resolveApi(config.api, source, problems),
+    api: compileApi(config.api, source.file, where, problems),
     services: compileServices(config, where, problems, checks),
     topology: compileTopology(config, countryDatabase, where, problems),
     health: checks.result(config),

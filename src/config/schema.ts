@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN, MAX_DURATION_MS } from '../lib/duration.js';
+import { apiSchema } from './schema-api.js';
 import { clusterSchema } from './schema-cluster.js';
 import { referralSchema } from './schema-referral.js';
 import { lbFileSchema, lbSchema } from './schema-lb.js';
@@ -396,19 +397,7 @@ export const ConfigSchema = Type.Object(
         },
       ),
     ),
-    api: Type.Optional(
-      Type.Object(
-        {
-          listen: Type.String({
-            description: 'ADDR:PORT or [IPv6]:PORT (HTTP); keep it on loopback',
-          }),
-        },
-        {
-          additionalProperties: false,
-          description: 'the operator HTTP interface: GET /status (read-only for now)',
-        },
-      ),
-    ),
+    api: Type.Optional(apiSchema),
     health: Type.Optional(
       Type.Object(
         {

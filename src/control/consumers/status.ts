@@ -1,17 +1,8 @@
 import { explainOrError, type ExplainRequest } from '../../answer/explain.js';
-import { hostPort } from '../../lib/ip.js';
-import type { Logger } from '../../observability/log.js';
 import { memberStatus, type MemberStatus } from '../../server/member-status.js';
-import {
-  StatusApiHolder,
-  type DnsCounters,
-  type ExplainOnLiveState,
-  type ExplainOutcome,
-  type StatusSections,
-} from '../../server/status-api.js';
+import type { ExplainOutcome } from '../../server/status-api.js';
 import type { ControlNode, NodeSnapshot } from '../node.js';
 import { healthIndex, targetStates } from '../state-view.js';
-import type { MetricsExposition } from '../../observability/metrics-exposition.js';
 
 /** Every member of a snapshot with its live state, as `steerdns status` shows it. */
 export function statusRows(snapshot: NodeSnapshot): MemberStatus[] {
@@ -36,50 +27,5 @@ export function explainOn(node: ControlNode): (request: ExplainRequest) => Expla
       dryRun: true,
     };
     return explainOrError(deps, snapshot.zones, request);
-  };
-}
-
-/** The operator interface of a node, following `api.listen` across reloads. */
-export interface StatusConsumer {
-  /** Where it is bound, `host:port`; undefined when not served. */
-  bound(): string | undefined;
-  stop(): Promise<void>;
-}
-
-/**
- * Serves `GET /status` and `GET /explain` on `api.listen` while it is configured; `counters`
- * are this process's DNS counters, when it answers DNS itself. `GET /status` has the node's
- * cluster view (`snapshot.cluster`) when it is in a cluster; `GET /metrics` serves `metrics`
- * when given; `sections` adds top-level sections to `GET /status`.
- */
-export async function startStatusConsumer(
-  node: ControlNode,
-  log: Logger,
-  explain: ExplainOnLiveState | undefined = explainOn(node),
-  counters?: DnsCounters,
-  metrics?: MetricsExposition,
-  sections?: StatusSections,
-): Promise<StatusConsumer> {
-  const rows = (): MemberStatus[] => statusRows(node.snapshot());
-  const cluster = (): unknown => node.snapshot().cluster;
-  const api = new StatusApiHolder(rows, log, explain, counters, cluster, metrics, sections);
-  await api.follow(node.snapshot().config.api?.listen);
-  let following = Promise.resolve();
-  const unsubscribe = node.subscribe((snapshot, change) => {
-    if (change.kind !== 'config') return undefined;
-    const applied = following.then(() => api.follow(snapshot.config.api?.listen));
-    following = applied.catch(() => undefined);
-    return applied;
-  });
-  return {
-    bound: () => {
-      const bound = api.listen;
-      return bound && hostPort(bound.host, bound.port);
-    },
-    async stop() {
-      unsubscribe();
-      await following;
-      await api.close();
-    },
   };
 }

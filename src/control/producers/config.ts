@@ -13,6 +13,8 @@ export interface ConfigReloader {
    * (listeners rebound included).
    */
   reload(): Promise<boolean>;
+  /** {@link reload}, resolving why a rejected configuration was rejected (`POST /api/v1/reload`). */
+  reloadOutcome(): Promise<ReloadOutcome>;
   /**
    * Loads from `source` as {@link reload} does; once it applies, `source` is what later
    * reloads read (a SIGHUP after `steerdns cluster config push` re-reads the pushed file).
@@ -95,6 +97,7 @@ export function configReloader(
     async reload() {
       return (await reloadFrom(() => current)).ok;
     },
+    reloadOutcome: () => reloadFrom(() => current),
     reloadFrom: (source) => reloadFrom(() => source),
   };
 }

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { ExplainError, type ExplainRequest, type QueryExplanation } from '../answer/explain.js';
-import type { MemberStatus } from './member-status.js';
-import { startStatusApi, StatusApiHolder, type StatusApi } from './status-api.js';
+import type { MemberStatus } from '../server/member-status.js';
+import { startStatusApi } from './bare.js';
+import type { ApiServer as StatusApi } from './server.js';
 
 const log = pino({ level: 'silent' });
 
@@ -166,23 +167,5 @@ test('without an explain callback, /explain is 501 with a JSON error', async () 
     assert.equal(body.error.code, 'STEERDNS_ERR_EXPLAIN_UNAVAILABLE');
   } finally {
     await bare.close();
-  }
-});
-
-test('the holder keeps a port-0 interface across reloads of the same configuration', async () => {
-  const holder = new StatusApiHolder(() => [ROW], log, explain);
-  try {
-    await holder.follow({ host: '127.0.0.1', port: 0 });
-    const first = holder.listen;
-    assert.ok(first && first.port > 0);
-    await holder.follow({ host: '127.0.0.1', port: 0 });
-    assert.equal(holder.listen, first, 'same interface, not a new port');
-    const response = await fetch(`http://127.0.0.1:${first.port}/explain?name=www.example.org`);
-    assert.equal(response.status, 200);
-    await holder.follow(undefined);
-    assert.equal(holder.listen, undefined);
-    await assert.rejects(fetch(`http://127.0.0.1:${first.port}/status`));
-  } finally {
-    await holder.close();
   }
 });

@@ -1,0 +1,152 @@
+import type { CompiledApi } from '../config/compile-api.js';
+import { explainOn, statusRows } from '../control/consumers/status.js';
+import type { ControlNode } from '../control/node.js';
+import type { ReloadOutcome } from '../control/producers/config.js';
+import { hostPort } from '../lib/ip.js';
+import type { DecisionTotals } from '../observability/decision-totals.js';
+import type { Logger } from '../observability/log.js';
+import type { MetricsExposition } from '../observability/metrics-exposition.js';
+import type { SampledDecision } from '../control/decisions.js';
+import type { DnsCounters, ExplainOnLiveState, StatusSections } from '../server/status-api.js';
+import { etcdOverrides, type ClusterKeys } from './override-etcd.js';
+import { startFileOverrides } from './override-file.js';
+import type { OverrideStore } from './override-store.js';
+import type { Operator, Readiness } from './operator.js';
+import type { ApiContext } from './context.js';
+import { startApiServer, type ApiServer } from './server.js';
+import { DecisionWindow } from './shares.js';
+
+/** What the process gives the operator interface besides its node. */
+export interface ApiInputs {
+  /** Explains on the live state; default: on this process's node. */
+  readonly explain?: ExplainOnLiveState | undefined;
+  /** This process's DNS counters (rate limiting, cookies), for GET /status. */
+  readonly counters?: DnsCounters | undefined;
+  readonly metrics?: MetricsExposition | undefined;
+  /** Cumulative decisions per member (every worker): for shareLastMinute. */
+  readonly decisionTotals?: DecisionTotals | undefined;
+  /** Re-reads the configuration as SIGHUP does (POST /api/v1/reload). */
+  readonly reload?: (() => Promise<ReloadOutcome>) | undefined;
+  /** Zones loaded, first health round done (GET /readyz). @default always ready */
+  readonly ready?: (() => Readiness) | undefined;
+  /** Forgets a persistence entry in every process of the node. @default this node's table only */
+  readonly forget?: ((service: string, key: string) => boolean) | undefined;
+  /** More top-level sections of GET /status (`referral`). */
+  readonly sections?: StatusSections | undefined;
+  /** The decisions log: the last sampled real queries, explained (GET /api/v1/decisions). */
+  readonly decisions?: (() => readonly SampledDecision[]) | undefined;
+  /** The etcd client of a clustered node, once it has joined: overrides are written there. */
+  readonly clusterKeys?: ClusterKeys | undefined;
+}
+
+/** The operator interface of a node, following `api:` across reloads. */
+export interface ApiConsumer {
+  /** Where it is bound, `host:port`; undefined when not served. */
+  bound(): string | undefined;
+  stop(): Promise<void>;
+}
+
+/** What makes a new listener necessary: the address or the TLS files. */
+const bindingOf = (api: CompiledApi | undefined): string | undefined =>
+  api && JSON.stringify([api.listen.host, api.listen.port, api.tls?.cert, api.tls?.key]);
+
+const NOT_RELOADABLE = (): Promise<ReloadOutcome> =>
+  Promise.resolve({
+    ok: false,
+    problems: [{ file: 'api', line: 0, reason: 'this process cannot reload' }],
+  });
+
+/** The overrides store of the node: etcd when clustered, else the state file. */
+async function overridesFor(
+  node: ControlNode,
+  log: Logger,
+  inputs: ApiInputs,
+): Promise<OverrideStore> {
+  const config = node.snapshot().config;
+  if (config.cluster !== undefined)
+    return etcdOverrides(node, inputs.clusterKeys ?? (() => undefined));
+  const initial = config.api!.stateFile;
+  return startFileOverrides(node, () => node.snapshot().config.api?.stateFile ?? initial, log);
+}
+
+/**
+ * Serves the operator interface (src/api/server.ts) on `api.listen` while it is configured,
+ * rebinding when the address or TLS files change on a reload; every other `api:` setting
+ * (tokens, metricsAuth, stateFile) is read from the live configuration at each request.
+ * Overrides set through it are kept in `api.stateFile` (read back now), or in etcd when the
+ * node is in a cluster.
+ */
+export async function startApiConsumer(
+  node: ControlNode,
+  log: Logger,
+  inputs: ApiInputs = {},
+): Promise<ApiConsumer> {
+  const configured = node.snapshot().config.api;
+  const overrides = configured ? await overridesFor(node, log, inputs) : undefined;
+  const window = inputs.decisionTotals && new DecisionWindow(inputs.decisionTotals);
+  const operator: Operator | undefined = overrides && {
+    snapshot: () => node.snapshot(),
+    ready: inputs.ready ?? (() => ({ zones: true, health: true })),
+    decisions: () => window?.decisions(),
+    sampled: inputs.decisions ?? (() => []),
+    overrides,
+    reload: inputs.reload ?? NOT_RELOADABLE,
+    persistence: node.persistence,
+    forget:
+      inputs.forget ??
+      ((service, key) => {
+        const store = node.persistence.get(service);
+        if (store?.get(key) === undefined) return false;
+        store.delete(key);
+        return true;
+      }),
+  };
+  const context: ApiContext = {
+    log,
+    settings: () => node.snapshot().config.api,
+    status: () => {
+      const snapshot = node.snapshot();
+      return {
+        members: statusRows(snapshot),
+        dns: inputs.counters?.(),
+        cluster: snapshot.cluster,
+        ...inputs.sections?.(),
+      };
+    },
+    explain: inputs.explain ?? explainOn(node),
+    metrics: inputs.metrics,
+    operator,
+  };
+  let server: ApiServer | undefined;
+  let binding: string | undefined;
+  const follow = async (api: CompiledApi | undefined): Promise<void> => {
+    const next = bindingOf(api);
+    if (server && next === binding) return;
+    // The new listener binds before the old one closes: a failed bind changes nothing.
+    const started = api && (await startApiServer(context, api.listen, api.tls));
+    const old = server;
+    server = started;
+    binding = started && next;
+    await old?.close();
+  };
+  await follow(configured);
+  let following = Promise.resolve();
+  const unsubscribe = node.subscribe((snapshot, change) => {
+    if (change.kind !== 'config') return undefined;
+    const applied = following.then(() => follow(snapshot.config.api));
+    following = applied.catch(() => undefined);
+    return applied;
+  });
+  return {
+    bound: () => server && hostPort(server.listen.host, server.listen.port),
+    async stop() {
+      unsubscribe();
+      await following;
+      window?.stop();
+      overrides?.stop();
+      const old = server;
+      server = undefined;
+      await old?.close();
+    },
+  };
+}
