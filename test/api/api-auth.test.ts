@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { query } from '../helpers/dns-client.js';
 import { apiCall, errorCode, type ApiReply } from '../helpers/api-client.js';
+import { ZONE } from './fixtures.js';
 import {
   startServer,
   tmpdirWith,
@@ -24,33 +25,6 @@ const ALICE = 'alice-secret-0123456789';
 const ANONYMOUS_TOKEN = 'unnamed-secret-9876543210';
 const WRONG = 'not-the-secret-0123456789';
 const TOKENS = `# operators of this test\nalice ${ALICE}\n\n${ANONYMOUS_TOKEN}   # no name: line-4\n`;
-
-export const ZONE = `
-zones:
-  - origin: example.org
-    ttl: 3600
-    records: |
-      @    IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-      @    IN NS  ns1
-      ns1  IN A   192.0.2.53
-services:
-  - name: www.example.org
-    ttl: 30
-    answers: 2
-    pools:
-      - name: web
-        members:
-          - { name: a, address: 192.0.2.1 }
-          - { name: b, address: 192.0.2.2 }
-  - name: sticky.example.org
-    ttl: 30
-    policies: [up, admin, round-robin, { policy: persistence, ttl: 600 }]
-    pools:
-      - name: main
-        members:
-          - { name: x, address: 192.0.2.11 }
-          - { name: y, address: 192.0.2.12 }
-`;
 
 let dir = '';
 let server: ServerProcess | undefined;
