@@ -12,6 +12,7 @@ import { runCheck } from './cli/check.js';
 import { explainCommand } from './cli/explain.js';
 import { statusCommand, StatusError } from './cli/status.js';
 import { clusterCommand } from './cli/cluster.js';
+import { memberCommand } from './cli/member-action.js';
 import { LB_USAGE, lbStatusCommand, runLb } from './cli/lb.js';
 import type { CommandOutcome } from './cli/outcome.js';
 import { ConfigError, formatProblem } from './lib/errors.js';
@@ -203,6 +204,12 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     case 'cluster':
       finish(await untilDone(clusterCommand(args)));
+      return;
+    case 'drain':
+    case 'enable':
+    case 'disable':
+    case 'override':
+      finish(await untilDone(memberCommand(command, args)));
       return;
     case 'agent':
       runAgent(args);

@@ -25,6 +25,10 @@ export const USAGE = `usage:
   steerdns status --config FILE [--json]    (runs one round of the checks and lists every member)
   steerdns status --server ADDR:PORT [--json]   (asks a running server: its api.listen)
                                     (status exits 3 when a service has no member up)
+  steerdns drain|enable|disable SERVICE POOL/MEMBER --server ADDR:PORT --token-file FILE
+                                    [--reason TEXT] [--for DURATION] [--tls] [--ca FILE] [--json]
+  steerdns override SERVICE POOL/MEMBER --health up|down [--for DURATION] [--reason TEXT] | --clear
+                                    --server ADDR:PORT --token-file FILE   (a running server's REST API)
   steerdns cluster override set|clear|list ... --config FILE   (overrides every node applies)
   steerdns cluster config push NEW.yaml --config FILE   (every node loads it; steerdns cluster help)
   steerdns agent --to ADDR:PORT[,...] --key-file FILE --service NAME --address IP [...]
