@@ -11,6 +11,7 @@ import { loadZones } from '../server/load-zones.js';
 import { serviceNames } from '../server/load-services.js';
 import { authorize, isLoopbackHost, matchToken, presentedToken } from './auth.js';
 import { startApiConsumer } from './consumer.js';
+import { startApiServer } from './server.js';
 import { ApiError } from './errors.js';
 import { parseStateFile } from './override-file.js';
 import { DecisionWindow, shareOf } from './shares.js';
@@ -263,5 +264,47 @@ test('the consumer: shares from the decision totals, overrides in the state file
   } finally {
     await api.stop();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('/metrics: no token by default; with api.metricsAuth the token is needed', async () => {
+  let metricsAuth = false;
+  const metrics = {
+    contentType: 'text/plain; version=0.0.4',
+    text: () => Promise.resolve('up 1\n'),
+  };
+  const server = await startApiServer(
+    {
+      log,
+      settings: () => ({
+        listen: { host: '127.0.0.1', port: 0 },
+        tokens: [{ name: 'prom', digest: tokenDigest('prometheus-secret-01') }],
+        tls: undefined,
+        stateFile: '/nonexistent/state.json',
+        metricsAuth,
+      }),
+      status: () => ({ members: [] }),
+      metrics,
+    },
+    { host: '127.0.0.1', port: 0 },
+  );
+  try {
+    const url = `http://127.0.0.1:${server.listen.port}/metrics`;
+    const open = await fetch(url);
+    assert.equal(open.status, 200);
+    assert.equal(open.headers.get('content-type'), 'text/plain; version=0.0.4');
+    assert.equal(await open.text(), 'up 1\n');
+    metricsAuth = true;
+    const refused = await fetch(url);
+    assert.equal(refused.status, 401);
+    assert.equal(
+      ((await refused.json()) as { error: { code: string } }).error.code,
+      'STEERDNS_ERR_API_TOKEN_MISSING',
+    );
+    const allowed = await fetch(url, { headers: { authorization: 'Bearer prometheus-secret-01' } });
+    assert.equal(allowed.status, 200);
+    assert.equal(await allowed.text(), 'up 1\n');
+  } finally {
+    await server.close();
   }
 });
