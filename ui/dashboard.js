@@ -157,16 +157,28 @@ function optionalSections() {
   );
   return [
     { id: 'agents', paths: ['/api/v1/agents'] },
-    { id: 'cluster', paths: ['/api/v1/cluster'] },
+    // A node alone has no cluster view (the route says 404): /status says whether it has one.
+    { id: 'cluster', paths: ['/api/v1/cluster'], when: clustered },
     { id: 'sites', paths: sites },
   ];
 }
 
+/** True when the node is in a cluster (the public /status has its cluster view). */
+async function clustered() {
+  const reply = await request('GET', '/status', { auth: false });
+  return (
+    reply.ok &&
+    reply.body !== null &&
+    reply.body.cluster !== undefined &&
+    reply.body.cluster !== null
+  );
+}
+
 /** Agents, cluster nodes, sites: shown when the server has the route and it has anything. */
 async function pollOptional() {
-  for (const { id, paths } of optionalSections()) {
+  for (const { id, paths, when } of optionalSections()) {
     const present = paths.filter((path) => page.paths.has(path));
-    if (!actions.canAct || present.length === 0) {
+    if (!actions.canAct || present.length === 0 || (when && !(await when()))) {
       $(id).hidden = true;
       continue;
     }
