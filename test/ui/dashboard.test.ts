@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
-import { startChromium, type RunningBrowser } from '../helpers/browser.js';
+import { startChromium } from '../helpers/browser.js';
 import { query } from '../helpers/dns-client.js';
 import {
   REPO_ROOT,
@@ -27,12 +27,26 @@ const TOKEN = 'dashboard-test-token-0123456789';
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 
 const backends = new Map<string, http.Server>();
-let dir = '';
-let server: ServerProcess;
-let chromium: RunningBrowser | undefined;
+let server!: ServerProcess;
 let page!: Page;
 /** Console errors and uncaught exceptions of the page, as they came. */
 const problems: string[] = [];
+/** What `after` undoes, last made first undone (also when `before` failed half-way). */
+const cleanups: (() => Promise<unknown>)[] = [];
+/** Set when a test failed: `after` keeps a screenshot of the page as it was. */
+let failed = false;
+
+/** A test of the sequence below; a failure is remembered for the screenshot. */
+function step(name: string, body: (t: TestContext) => Promise<void>): void {
+  test(name, async (t) => {
+    try {
+      await body(t);
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  });
+}
 
 function backend(): http.Server {
   return http.createServer((request, response) => {
@@ -108,11 +122,20 @@ before(async () => {
     backends.set(address, created);
     return [created, address] as const;
   });
+  cleanups.push(async () => {
+    for (const address of [...backends.keys()]) await stopBackend(address);
+  });
   const port = await listenOnOnePort(servers);
-  dir = await tmpdirWith({ 'steerdns.yaml': config(port), 'api.tokens': `dashboard ${TOKEN}\n` });
+  const dir = await tmpdirWith({
+    'steerdns.yaml': config(port),
+    'api.tokens': `dashboard ${TOKEN}\n`,
+  });
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
   server = await startServer(['serve', '--config', join(dir, 'steerdns.yaml')]);
+  cleanups.push(() => server.stop());
   assert.ok(server.api, 'the server has an operator interface');
-  chromium = await startChromium({ startTimeoutMs: 60_000 });
+  const chromium = await startChromium({ startTimeoutMs: 60_000 });
+  cleanups.push(() => chromium.close());
   const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 720 } });
   const opened = await context.newPage();
   opened.setDefaultTimeout(15_000);
@@ -125,27 +148,24 @@ before(async () => {
 
 after(async () => {
   try {
-    if (problems.length > 0) {
+    if (failed || problems.length > 0) {
       await mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-failure.png'), fullPage: true });
     }
   } catch {
     // The screenshot is a help, not the test.
   }
-  await chromium?.close();
-  await server.stop();
-  for (const address of [...backends.keys()]) await stopBackend(address);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-test('the page loads without console errors and shows every member up', async () => {
+step('the page loads without console errors and shows every member up', async () => {
   const response = await page.goto(`http://127.0.0.1:${server.api!.port}/ui/`);
   assert.equal(response?.status(), 200);
   for (const member of ['a', 'b', 'c']) await page.waitForSelector(healthOf(member, 'up'));
   assert.deepEqual(problems, []);
 });
 
-test('with the token entered, the page shows the live view and allows actions', async () => {
+step('with the token entered, the page shows the live view and allows actions', async () => {
   await page.getByLabel('API token').fill(TOKEN);
   await page.getByRole('button', { name: 'Use token' }).click();
   const drain = page.getByRole('button', { name: `Drain web/c of ${SERVICE}` });
@@ -159,7 +179,7 @@ test('with the token entered, the page shows the live view and allows actions', 
   assert.deepEqual(problems, []);
 });
 
-test('a member whose backend is stopped turns red within 2 s', async (t) => {
+step('a member whose backend is stopped turns red within 2 s', async (t) => {
   const start = performance.now();
   await stopBackend(ADDRESSES.b);
   await page.waitForSelector(healthOf('b', 'down'), { timeout: 10_000 });
@@ -173,7 +193,7 @@ test('a member whose backend is stopped turns red within 2 s', async (t) => {
   assert.ok(elapsed <= 2000, `red after ${elapsed.toFixed(0)} ms`);
 });
 
-test('the drain button drains the member: the next answers leave it out', async () => {
+step('the drain button drains the member: the next answers leave it out', async () => {
   await page.getByRole('button', { name: `Drain web/c of ${SERVICE}` }).click();
   await page.getByText(`Drained web/c (${SERVICE}).`).waitFor();
   for (const reply of await answered(10))
@@ -184,11 +204,18 @@ test('the drain button drains the member: the next answers leave it out', async 
   assert.deepEqual(problems, []);
 });
 
-test('the enable button puts it back in the answers', async () => {
+step('the enable button puts it back in the answers', async () => {
   await page.getByRole('button', { name: `Enable web/c of ${SERVICE}` }).click();
   await page.getByText(`Enabled web/c (${SERVICE}).`).waitFor();
   for (const reply of await answered(10))
     assert.deepEqual([...reply].sort(), [ADDRESSES.a, ADDRESSES.c]);
   await page.waitForSelector(`${row('c')} td.serving[data-state="in"]`);
   assert.deepEqual(problems, []);
+});
+
+step('the decisions log shows the queries the test sent, explained', async () => {
+  const sampled = page.locator('#decisions-body tr', { hasText: 'www.example.org. A' }).first();
+  await sampled.waitFor();
+  assert.match(await sampled.innerText(), /127\.0\.0\.1 udp/);
+  assert.match(await sampled.innerText(), /NOERROR 127\.0\.0\.2[13]/);
 });
