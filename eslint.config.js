@@ -15,6 +15,7 @@ const BELOW_SERVER = [
   'health',
   'agent',
   'cluster',
+  'sites',
   'referral',
 ];
 const BELOW_APP = [...BELOW_SERVER, 'lb', 'answer', 'config', 'server', 'control', 'api'];
@@ -35,6 +36,7 @@ export const ALLOWED_IMPORTS = {
   health: ['lib', 'dns', 'steering'],
   agent: ['lib'],
   cluster: ['lib', 'observability'],
+  sites: ['lib', 'observability', 'dns', 'steering', 'health'],
   referral: ['lib', 'observability', 'dns', 'steering', 'health', 'agent'],
   answer: ['lib', 'dns', 'zone', 'steering'],
   lb: ['lib', 'observability', 'cluster', 'health', 'steering'],

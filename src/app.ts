@@ -8,6 +8,7 @@ import { configReloader } from './control/producers/config.js';
 import { startHealthProducer } from './control/producers/health.js';
 import { startAgentsProducer } from './control/producers/agents.js';
 import { startReferralProducer } from './control/producers/referral.js';
+import { startSitesProducer } from './control/producers/sites.js';
 import { startClusterProducer } from './control/producers/cluster.js';
 import { startClusterOperator } from './control/producers/cluster-operator.js';
 import { startClusterHealth } from './control/producers/cluster-health.js';
@@ -139,6 +140,7 @@ interface LateParts {
   reload?: () => Promise<ReloadOutcome>;
   cluster?: ClusterProducer | undefined;
   referral?: { stats(): Readonly<Record<string, unknown>> };
+  sites?: { status(): unknown };
   readonly decisions: DecisionLog;
 }
 
@@ -155,10 +157,15 @@ function apiInputs(node: ControlNode, workers: number, late: LateParts): ApiInpu
         : undefined,
     // With workers, each counts its own and reports it every second: the primary sums them.
     counters: () => late.dns?.protectionStats(),
-    // GET /status has the map protocol's accepted and dropped messages of each role it plays.
+    // GET /status has the map protocol's accepted and dropped messages of each role it plays,
+    // and a site's DSSP peers, counters and hand-off tables (docs/sites.md).
     sections: () => {
       const stats = late.referral?.stats() ?? {};
-      return Object.keys(stats).length > 0 ? { referral: stats } : {};
+      const site = late.sites?.status();
+      return {
+        ...(Object.keys(stats).length > 0 ? { referral: stats } : {}),
+        ...(site === undefined ? {} : { sites: site }),
+      };
     },
     decisions: () => late.decisions.list(),
     reload: () =>
@@ -232,11 +239,15 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     const referral = await startReferralProducer(node, log);
     stops.push(() => referral.stop());
     late.referral = referral;
+    const sites = await startSitesProducer(node, log);
+    stops.push(() => sites.stop());
+    late.sites = sites;
     const listening = (): Listening => ({
       dns: dns.bound(),
       api: api.bound(),
       agents: agents.bound(),
       referral: referral.bound(),
+      ...(sites.bound() ? { sites: sites.bound()! } : {}),
     });
     const report = listeningReporter(log);
     report(listening());

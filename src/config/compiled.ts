@@ -3,6 +3,7 @@
  * data. It crosses process boundaries (primary to workers), and later etcd and the API,
  * as JSON: `JSON.parse(JSON.stringify(compiled))` is the same configuration.
  */
+import type { CompiledDistributedSites } from './compile-sites.js';
 import type { CookieSettings } from '../dns/cookies.js';
 import type { RateLimitSettings } from '../dns/rrl.js';
 import type { AllDownAction } from '../steering/service.js';
@@ -321,6 +322,8 @@ export interface CompiledConfig {
   readonly referral?: CompiledReferral | undefined;
   /** The `lb:` section (`steerdns lb`); undefined: no balancer. */
   readonly lb?: LbSettings | undefined;
+  /** The `distributedSites:` section (seed 003, docs/sites.md); undefined: not a site. */
+  readonly distributedSites?: CompiledDistributedSites | undefined;
 }
 
 /**

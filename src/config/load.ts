@@ -19,6 +19,7 @@ import { compileApi } from './compile-api.js';
 import { compileCluster } from './compile-cluster.js';
 import { compileReferral } from './compile-referral.js';
 import { compileLb } from './compile-lb.js';
+import { compileDistributedSites } from './compile-sites.js';
 import { CheckCollector } from './compile-health.js';
 import { compileProtection, defaultProtection } from './compile-protection.js';
 import { canonicalName, compileServices, compileTopology } from './compile-services.js';
@@ -303,6 +304,13 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
     cluster: compileCluster(config.cluster, source.file, where, problems),
     referral: compileReferral(config.referral, source.file, where, problems),
     lb: compileLb(config.lb, source.file, where, problems),
+    distributedSites: compileDistributedSites(
+      config.distributedSites,
+      source.file,
+      config.services ?? [],
+      where,
+      problems,
+    ),
   };
 }
 

@@ -4,6 +4,7 @@ import { apiSchema } from './schema-api.js';
 import { clusterSchema } from './schema-cluster.js';
 import { referralSchema } from './schema-referral.js';
 import { lbFileSchema, lbSchema } from './schema-lb.js';
+import { distributedSitesSchema } from './schema-sites.js';
 import { CookiesSchema, RateLimitSchema } from './schema-protection.js';
 import { UdpEngineSchema } from './schema-udp-engine.js';
 
@@ -424,6 +425,7 @@ export const ConfigSchema = Type.Object(
     cluster: Type.Optional(clusterSchema(Duration, HealthCheckSchema)),
     referral: Type.Optional(referralSchema(Duration)),
     lb: Type.Optional(lbSchema(Duration, HealthCheckSchema)),
+    distributedSites: Type.Optional(distributedSitesSchema(Duration)),
     services: Type.Optional(Type.Array(ServiceConfigSchema)),
   },
   {

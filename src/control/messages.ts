@@ -14,6 +14,7 @@ import type { Override } from './overrides.js';
 import type { ReplicationBatch } from './replication.js';
 import type { ReferralLayer } from '../referral/state.js';
 import type { SampledDecision } from './decisions.js';
+import type { SitesLayer } from '../sites/state-view.js';
 
 /** The part of a snapshot that crosses processes: zones and services are rebuilt there. */
 export interface SharedSnapshot {
@@ -24,6 +25,8 @@ export interface SharedSnapshot {
   readonly overrides: readonly (readonly [string, Override])[];
   /** The referral layer (seed 002), when anything was heard. */
   readonly referral?: ReferralLayer;
+  /** The sites layer (seed 003), when this node is a site. */
+  readonly sites?: SitesLayer;
 }
 
 /** A change as it crosses processes: a configuration travels without its zones. */
@@ -75,6 +78,7 @@ export function shareSnapshot(snapshot: NodeSnapshot): SharedSnapshot {
     agents: snapshot.agents,
     overrides: [...snapshot.overrides],
     referral: snapshot.referral.layer,
+    ...(snapshot.sites ? { sites: snapshot.sites } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   type ReferralLayer,
   type ReferralState,
 } from '../referral/state.js';
+import { sitesStateView, type SitesLayer } from '../sites/state-view.js';
 import {
   NO_OVERRIDES,
   overriddenStateView,
@@ -48,6 +49,8 @@ export interface NodeSnapshot {
   readonly cluster: ClusterView | undefined;
   /** Client-centric roles (seed 002): a DNS-B's table, the owner's offline sites. */
   readonly referral: ReferralState;
+  /** The live hand-off tables of this site (seed 003, docs/sites.md); undefined: not a site. */
+  readonly sites: SitesLayer | undefined;
 }
 
 /** A change a producer publishes. `config` carries the zones this process loaded for it. */
@@ -60,7 +63,9 @@ export type NodeChange =
   /** The cluster as this node sees it now (roles, epochs, nodes, its own checks). */
   | { readonly kind: 'cluster'; readonly cluster: ClusterView }
   /** The DNS-LBs registered here and the site lists received (the whole layer). */
-  | { readonly kind: 'referral'; readonly referral: ReferralLayer };
+  | { readonly kind: 'referral'; readonly referral: ReferralLayer }
+  /** This site's hand-off tables, recomputed from its and its peers' DSSP rows (whole layer). */
+  | { readonly kind: 'sites'; readonly sites: SitesLayer | undefined };
 
 /**
  * Called with the new snapshot and the change that made it. A listener with work to do
@@ -96,6 +101,7 @@ export class ControlNode {
       overrides: NO_OVERRIDES,
       cluster: undefined,
       referral: builtReferral(config, NO_REFERRAL),
+      sites: undefined,
     };
     this.current = snapshotOf(0, config, zones, services, layers);
   }
@@ -190,6 +196,8 @@ export class ControlNode {
         const referral = builtReferral(config, change.referral);
         return snapshotOf(next, config, zones, services, { ...layers, referral });
       }
+      case 'sites':
+        return snapshotOf(next, config, zones, services, { ...layers, sites: change.sites });
       case 'cluster':
         // No answer depends on it: the state view is kept as it is.
         return { ...this.current, version: next, cluster: change.cluster };
@@ -221,6 +229,7 @@ interface Layers {
   readonly overrides: OverridesLayer;
   readonly cluster: ClusterView | undefined;
   readonly referral: ReferralState;
+  readonly sites: SitesLayer | undefined;
 }
 
 /** The referral layer built on a configuration: its DNS-B settings and its members. */
@@ -236,8 +245,21 @@ function snapshotOf(
   services: LoadedServices,
   layers: Layers,
 ): NodeSnapshot {
-  const { health, agents, overrides, cluster, referral } = layers;
+  const { health, agents, overrides, cluster, referral, sites } = layers;
   const composed = composeState(config, services, health, agents);
-  const state = overriddenStateView(overrides, offlineStateView(referral.offline, composed));
-  return { version, config, zones, services, health, agents, overrides, state, cluster, referral };
+  const overridden = overriddenStateView(overrides, offlineStateView(referral.offline, composed));
+  const state = sitesStateView(sites, overridden);
+  return {
+    version,
+    config,
+    zones,
+    services,
+    health,
+    agents,
+    overrides,
+    state,
+    cluster,
+    referral,
+    sites,
+  };
 }

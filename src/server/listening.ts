@@ -14,6 +14,8 @@ export interface Listening {
   readonly agents: readonly string[];
   /** The map protocol listeners of a DNS-B and a DNS-LB (`referral:`), when configured. */
   readonly referral?: { readonly backbone?: string; readonly balancer?: string };
+  /** A site's DSSP listener and HTTP redirect listener (`distributedSites:`), when one. */
+  readonly sites?: { readonly dssp?: string; readonly redirect?: string };
 }
 
 const key = (listening: Listening): string =>
@@ -23,6 +25,7 @@ const key = (listening: Listening): string =>
     listening.api ?? null,
     listening.agents,
     listening.referral ?? null,
+    listening.sites ?? null,
   ]);
 
 /**
@@ -37,8 +40,9 @@ export function listeningReporter(log: Logger): (listening: Listening) => void {
     const now = key(listening);
     if (now === last) return;
     last = now;
-    const { dns, api, agents, referral } = listening;
-    out.info({ dns, api, agents, ...(referral ? { referral } : {}) }, 'listening');
+    const { dns, api, agents, referral, sites } = listening;
+    const extra = { ...(referral ? { referral } : {}), ...(sites ? { sites } : {}) };
+    out.info({ dns, api, agents, ...extra }, 'listening');
   };
 }
 

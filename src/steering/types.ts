@@ -61,6 +61,21 @@ export interface MemberState {
 export interface StateView {
   /** The state of the member with this {@link Member.key}. */
   member(key: string): MemberState;
+  /**
+   * The live hand-off table of a steered name (seed 003, the `distributedSites:` exchange,
+   * docs/sites.md), when this node is a site that exchanges it; undefined otherwise.
+   */
+  handoff?(service: string): LiveHandoff | undefined;
+}
+
+/** The ordered hand-off table of one steered name, as the sites computed it from DSSP. */
+export interface LiveHandoff {
+  /** Site -> total weight; a site absent or at 0 gets no hand-off. */
+  readonly totals: ReadonlyMap<string, number>;
+  /** Upper bound of the answer TTL, seconds (`distributedSites.ttl`). */
+  readonly ttl: number;
+  /** `useDnsRespond: false`: this site is answered first, the table orders the rest. */
+  readonly localFirst: string | undefined;
 }
 
 /** Who asked: the resolver and, if it sent one, the client subnet (RFC 7871). */

@@ -39,6 +39,7 @@ async function nodeFrom(snapshot: SharedSnapshot): Promise<ControlNode> {
   if (snapshot.overrides.length > 0)
     void node.publish({ kind: 'overrides', overrides: snapshot.overrides });
   if (snapshot.referral) void node.publish({ kind: 'referral', referral: snapshot.referral });
+  if (snapshot.sites) void node.publish({ kind: 'sites', sites: snapshot.sites });
   return node;
 }
 
