@@ -19,11 +19,11 @@ const Config = Type.Object(
   { additionalProperties: false },
 );
 
-/** One tester's preference order: the other sites of its row, fastest first (ties by name). */
+/** One tester's preference order: the other sites of its row, fastest first (ties: as listed). */
 export function rankedRow(tester: string, row: Readonly<Record<string, number>>): string[] {
   return Object.entries(row)
     .filter(([tested]) => tested !== tester)
-    .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .sort((a, b) => a[1] - b[1])
     .map(([tested]) => tested);
 }
 
