@@ -1,7 +1,7 @@
 /**
  * End to end, seed 003 live: three real steerdns site processes (A, B, C) on loopback,
- * each health-checking the three VIPs (real HTTP backends that answer after 10, 200 and
- * 500 ms), exchanging what they measured over DSSP, and answering DNS and HTTP redirects
+ * each health-checking the three VIPs (real HTTP backends that answer after 5, 100 and
+ * 250 ms), exchanging what they measured over DSSP, and answering DNS and HTTP redirects
  * by the hand-off table. Each site learns its peers' DSSP ports from files this test
  * writes once each has logged its `listening` line (docs/sites.md).
  */
@@ -20,7 +20,7 @@ import { MessageClock } from '../../src/lib/replay-window.js';
 const SITES = ['A', 'B', 'C'] as const;
 type Site = (typeof SITES)[number];
 const VIP: Record<Site, string> = { A: '127.0.0.11', B: '127.0.0.12', C: '127.0.0.13' };
-const DELAY_MS: Record<Site, number> = { A: 10, B: 200, C: 500 };
+const DELAY_MS: Record<Site, number> = { A: 5, B: 100, C: 250 };
 const KEY = randomBytes(32);
 const NAME = 'www.example.org';
 
@@ -30,7 +30,7 @@ const servers = new Map<Site, ServerProcess>();
 let dir = '';
 
 function siteConfig(site: Site): string {
-  const check = '{ type: http, path: /health, interval: 1s, timeout: 900ms, rise: 1, fall: 1 }';
+  const check = '{ type: http, path: /health, interval: 1s, timeout: 900ms, rise: 1, fall: 2 }';
   const members = SITES.map(
     (s) =>
       `          - { name: ${s}, address: ${VIP[s]}, site: ${s}, healthTarget: '${VIP[s]}:${ports.get(s)}', health: ${check} }`,
@@ -84,6 +84,7 @@ const hostPort = (text: string): { host: string; port: number } => {
 };
 
 interface SitesStatus {
+  sent: { updates: number; events: number };
   received: { accepted: number; dropped: Record<string, number> };
   peers: { name: string; lastKind?: string; fresh: boolean }[];
   tables: { name: string; totals: [string, number][] }[];
@@ -205,8 +206,14 @@ after(async () => {
 test('every site computes the same hand-off table and answers DNS by it', async () => {
   // A ranks B, C; B ranks A, C; C ranks A, B (by the backends' delays): 4, 2 per rank.
   await everySiteHas({ A: 8, B: 6, C: 4 }, 30_000);
-  for (const site of SITES)
-    assert.deepEqual(await answers(site, 18), { A: 8, B: 6, C: 4 }, `answers of site ${site}`);
+  // Over 36 answers: 16, 12, 8. The node explains a few sampled queries a second on the
+  // live state (the decisions log), and each moves the rotation by one: a margin of 3.
+  for (const site of SITES) {
+    const got = await answers(site, 36);
+    const text = `answers of site ${site}: ${JSON.stringify(got)}`;
+    for (const [answered, want] of Object.entries({ A: 16, B: 12, C: 8 }))
+      assert.ok(Math.abs((got[answered] ?? 0) - want) <= 3, text);
+  }
   const here = await redirectAt('A');
   assert.equal(here.status, 302);
   assert.equal(here.location, `http://${VIP.A}:${ports.get('A')}/page`, 'A has room: its VIP');
@@ -223,17 +230,18 @@ test("killing C's backend changes every site's answers at once (triggered, not p
   backends.delete('C');
   // The interval is the default 1 minute: within 15 s only the triggered events can do it.
   await everySiteHas({ A: 4, B: 4, C: 0 }, 15_000);
-  const atA = await status('A');
-  assert.deepEqual(
-    atA.peers.map((p) => [p.name, p.lastKind]),
-    [
-      ['B', 'event'],
-      ['C', 'event'],
-    ],
-    "A's last reports from B (peer C unreachable) and C (local constraint) are events",
-  );
-  for (const site of SITES)
-    assert.deepEqual(await answers(site, 8), { A: 4, B: 4 }, `answers of site ${site}`);
+  // Every site sent events: A and B (peer C unreachable), C (its own VIP down).
+  for (const site of SITES) {
+    const sent = (await status(site)).sent;
+    assert.ok(sent.events >= 1, `site ${site} sent ${JSON.stringify(sent)}`);
+  }
+  // The rotation carries its state over from the old totals, and sampled explanations move
+  // it: over 16 answers, each of A and B gets 8 give or take 2; C none.
+  for (const site of SITES) {
+    const got = await answers(site, 16);
+    assert.deepEqual(Object.keys(got).sort(), ['A', 'B'], `answers of site ${site}`);
+    assert.ok(Math.abs(got['A']! - 8) <= 2, `answers of site ${site}: ${JSON.stringify(got)}`);
+  }
   const away = await redirectAt('C');
   assert.equal(away.status, 302);
   assert.equal(away.location, `http://${VIP.A}:${ports.get('A')}/page`, 'C is down: to A');
