@@ -271,8 +271,13 @@ test('forged, replayed and truncated DSSP frames are dropped, counted and change
   assert.equal(dropped('replay'), 1);
   assert.equal(dropped('truncated'), 1);
   assert.equal(await totalsText('B'), JSON.stringify(Object.entries({ A: 4, B: 4, C: 0 })));
-  const logged = servers
-    .get('B')!
+  // The log is read from the process's stdout: wait for the last line to arrive.
+  const b = servers.get('B')!;
+  await b.waitForLog(
+    (e) => e?.['msg'] === 'DSSP frame dropped' && e['reason'] === 'truncated',
+    5000,
+  );
+  const logged = b
     .entries()
     .filter((e) => e['msg'] === 'DSSP frame dropped')
     .map((e) => e['reason']);
