@@ -19,11 +19,11 @@ export const USAGE = `usage:
   steerdns serve --zone ORIGIN=FILE [--zone ...] --listen ADDR:PORT [--listen ...] [--workers N]
   steerdns check FILE...            (configuration .yaml/.yml, or zone files: [--origin NAME],
                                     else the file's leading $ORIGIN, else the file name)
-  steerdns explain --server ADDR:PORT NAME [--type A] [--client IP] [--ecs CIDR] [--json]
+  steerdns explain --server ADDR:PORT NAME [--type A] [--client IP] [--ecs CIDR] [--json] [--tls] [--ca FILE]
                                     (on a running server's live state: its api.listen)
   steerdns explain --config FILE NAME [...]   (on the configuration alone: no checks, no agents)
   steerdns status --config FILE [--json]    (runs one round of the checks and lists every member)
-  steerdns status --server ADDR:PORT [--json]   (asks a running server: its api.listen)
+  steerdns status --server ADDR:PORT [--json] [--tls] [--ca FILE]   (asks a running server: its api.listen)
                                     (status exits 3 when a service has no member up)
   steerdns drain|enable|disable SERVICE POOL/MEMBER --server ADDR:PORT --token-file FILE
                                     [--reason TEXT] [--for DURATION] [--tls] [--ca FILE] [--json]

@@ -10,7 +10,7 @@ import { readConfig } from '../config/load.js';
 import { ConfigError, formatProblem } from '../lib/errors.js';
 import { UsageError, USAGE } from './args.js';
 import { explainOutput, formatQueryExplanation, type ExplainedState } from './explain-format.js';
-import { askServer, OperatorError } from './operator-client.js';
+import { askServer, OperatorError, type OperatorTls } from './operator-client.js';
 import { ExitCode, failed, printed, type CommandOutcome } from './outcome.js';
 
 /** Explains on the configuration alone: no checks run, no agents. */
@@ -32,9 +32,10 @@ async function explainOnConfiguration(
 async function explainOnServer(
   server: string,
   request: ExplainRequest,
+  secure: OperatorTls,
 ): Promise<QueryExplanation | ExplainError> {
   const query = new URLSearchParams(Object.entries(request) as [string, string][]);
-  const reply = await askServer(server, `/explain?${query.toString()}`);
+  const reply = await askServer(server, `/explain?${query.toString()}`, 5000, secure);
   const body = reply.body as
     { explanation?: QueryExplanation; error?: { code?: string; message?: string } } | undefined;
   if (reply.status === 200 && body?.explanation) return body.explanation;
@@ -49,6 +50,7 @@ function parse(args: readonly string[]): {
   source: ExplainedState;
   request: ExplainRequest;
   json: boolean;
+  secure: OperatorTls;
 } {
   const { values, positionals } = parseArgs({
     args: [...args],
@@ -59,6 +61,8 @@ function parse(args: readonly string[]): {
       client: { type: 'string', default: '127.0.0.1' },
       ecs: { type: 'string' },
       json: { type: 'boolean', default: false },
+      tls: { type: 'boolean', default: false },
+      ca: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -77,15 +81,15 @@ function parse(args: readonly string[]): {
     client: values.client,
     ...(values.ecs === undefined ? {} : { ecs: values.ecs }),
   };
-  return { source, request, json: values.json };
+  return { source, request, json: values.json, secure: { tls: values.tls, ca: values.ca } };
 }
 
 /** Explains and formats; throws UsageError, ConfigError, OperatorError or ExplainError. */
 async function explainText(args: readonly string[]): Promise<string> {
-  const { source, request, json } = parse(args);
+  const { source, request, json, secure } = parse(args);
   const outcome =
     source.state === 'live'
-      ? await explainOnServer(source.server, request)
+      ? await explainOnServer(source.server, request, secure)
       : await explainOnConfiguration(source.file, request);
   if (outcome instanceof ExplainError) throw outcome;
   return json

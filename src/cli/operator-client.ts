@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { httpGet, HttpGetError, type HttpGetResponse } from '../lib/http-get.js';
 import { hostPort, parseHostPort } from '../lib/ip.js';
 import { UsageError } from './args.js';
@@ -8,6 +9,13 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** A running server's operator interface could not be asked, or did not answer as one. */
 export class OperatorError extends Error {
   readonly code = 'STEERDNS_ERR_OPERATOR';
+}
+
+/** How to reach an interface that speaks HTTPS (`api.tls`): `--tls`, `--ca FILE`. */
+export interface OperatorTls {
+  readonly tls?: boolean | undefined;
+  /** A PEM certificate to trust besides the system's; implies tls. */
+  readonly ca?: string | undefined;
 }
 
 /** What the operator interface answered. */
@@ -29,16 +37,33 @@ export async function askServer(
   server: string,
   path: string,
   timeoutMs = 5000,
+  secure: OperatorTls = {},
 ): Promise<OperatorReply> {
   const address = parseHostPort(server);
   if (address?.port === undefined)
     throw new UsageError(`--server expects ADDR:PORT or [IPv6]:PORT, got "${server}"`);
-  const url = `http://${hostPort(address.host, address.port)}${path}`;
+  const tls = secure.tls === true || secure.ca !== undefined;
+  const url = `${tls ? 'https' : 'http'}://${hostPort(address.host, address.port)}${path}`;
+  let ca: string | undefined;
+  if (secure.ca !== undefined) {
+    try {
+      ca = readFileSync(secure.ca, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new OperatorError(`--ca ${secure.ca}: cannot read it (${code})`);
+    }
+  }
   let response: HttpGetResponse;
   try {
     response = await httpGet(
-      { host: address.host, port: address.port, path, headers: { accept: 'application/json' } },
-      { tls: false, maxBodyBytes: MAX_BODY_BYTES, timeoutMs },
+      {
+        host: address.host,
+        port: address.port,
+        path,
+        headers: { accept: 'application/json' },
+        ...(ca !== undefined ? { ca } : {}),
+      },
+      { tls, maxBodyBytes: MAX_BODY_BYTES, timeoutMs },
     );
   } catch (error) {
     const why =

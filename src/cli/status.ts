@@ -5,7 +5,12 @@ import { ConfigError, formatProblem } from '../lib/errors.js';
 import type { Logger } from '../observability/log.js';
 import { formatStatus, memberStatus, type MemberStatus } from '../server/member-status.js';
 import { UsageError, USAGE } from './args.js';
-import { askServer, OperatorError, type OperatorReply } from './operator-client.js';
+import {
+  askServer,
+  OperatorError,
+  type OperatorReply,
+  type OperatorTls,
+} from './operator-client.js';
 import { ExitCode, type CommandOutcome } from './outcome.js';
 import { formatCluster, isClusterView, type ClusterStatusView } from './cluster-format.js';
 
@@ -28,10 +33,10 @@ interface ServerStatus {
 }
 
 /** Asks a running server's operator interface (`api.listen`) for its member table. */
-async function fetchStatus(server: string): Promise<ServerStatus> {
+async function fetchStatus(server: string, secure: OperatorTls): Promise<ServerStatus> {
   let reply: OperatorReply;
   try {
-    reply = await askServer(server, '/status');
+    reply = await askServer(server, '/status', 5000, secure);
   } catch (error) {
     if (error instanceof OperatorError) throw new StatusError(error.message);
     throw error;
@@ -69,11 +74,14 @@ async function statusRows(
       config: { type: 'string', short: 'c' },
       server: { type: 'string', short: 's' },
       json: { type: 'boolean', default: false },
+      tls: { type: 'boolean', default: false },
+      ca: { type: 'string' },
     },
   });
   if (values.server !== undefined) {
     if (values.config !== undefined) throw new UsageError('give either --config or --server');
-    const { members, ...rest } = await fetchStatus(values.server);
+    const secure = { tls: values.tls, ca: values.ca };
+    const { members, ...rest } = await fetchStatus(values.server, secure);
     return { rows: members, json: values.json, ...rest };
   }
   if (values.config === undefined)

@@ -59,6 +59,39 @@ test('api.tls: the interface speaks HTTPS with the configured certificate', asyn
     const missing = await apiCall(server.api!, '/api/v1/services', { ca });
     assert.equal(errorCode(missing), 'STEERDNS_ERR_API_TOKEN_MISSING');
     assert.equal((await apiCall(server.api!, '/healthz', { ca })).status, 200);
+    // The commands speak HTTPS with --ca (the address is 127.0.0.1: in the certificate).
+    const at = `${server.api!.host}:${server.api!.port}`;
+    const caFile = join(dir, 'api.crt');
+    const cli = (args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+        cwd: REPO_ROOT,
+        timeout: 30_000,
+      });
+    const status = await cli(['status', '--server', at, '--ca', caFile, '--json']);
+    assert.equal((JSON.parse(status.stdout) as unknown[]).length, 4);
+    const explained = await cli([
+      'explain',
+      '--server',
+      at,
+      '--ca',
+      caFile,
+      'www.example.org',
+      '--json',
+    ]);
+    assert.equal((JSON.parse(explained.stdout) as { rcode: string }).rcode, 'NOERROR');
+    await writeFile(join(dir, 'ops.token'), `${TOKEN}\n`);
+    const drained = await cli([
+      'drain',
+      'www.example.org',
+      'web/a',
+      '--server',
+      at,
+      '--ca',
+      caFile,
+      '--token-file',
+      join(dir, 'ops.token'),
+    ]);
+    assert.match(drained.stdout, /web\/a: admin draining by ops/);
     // Plain HTTP to the TLS port gets no API answer.
     const plain = await apiCall(server.api!, '/healthz').then(
       (reply) => reply.status,
