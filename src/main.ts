@@ -20,6 +20,8 @@ import { createLogger, type Logger } from './observability/log.js';
 import { startAgent, type AgentLog } from './agent/agent.js';
 import { AGENT_USAGE, AgentUsageError, parseAgentArgs } from './agent/cli.js';
 import { KeyFileError } from './agent/key-file.js';
+import { MEASURE_USAGE, parseMeasureArgs } from './referral/mservice-cli.js';
+import { startMeasuringAgent } from './referral/mservice.js';
 
 const VERSION = '0.1.0';
 
@@ -135,6 +137,10 @@ async function serve(args: readonly string[]): Promise<void> {
 
 /** `steerdns agent`: announces this node until SIGTERM/SIGINT; SIGUSR1 drains, SIGUSR2 undrains. */
 function runAgent(args: readonly string[]): void {
+  if (args.includes('--measure')) {
+    runMeasuringAgent(args);
+    return;
+  }
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`${AGENT_USAGE}\n`);
     return;
@@ -185,6 +191,30 @@ async function lb(args: readonly string[]): Promise<void> {
     process.exit(0);
   });
   await starting;
+}
+
+/** `steerdns agent --measure`: measures the sites every interval until SIGTERM/SIGINT. */
+function runMeasuringAgent(args: readonly string[]): void {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${MEASURE_USAGE}\n`);
+    return;
+  }
+  const options = parseMeasureArgs(args);
+  const logger = createLogger('info', { agent: options.name });
+  const agent = startMeasuringAgent({
+    ...options,
+    log: (level, message, fields) => {
+      logger[level](fields ?? {}, message);
+    },
+  });
+  logger.info(
+    { address: options.address, sites: options.sites.map((s) => s.address), to: options.to },
+    `measuring ${options.sites.length} sites every ${options.intervalMs} ms`,
+  );
+  onSignals(['SIGINT', 'SIGTERM'], async () => {
+    await agent.stop();
+    process.exit(0);
+  });
 }
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -32,7 +32,9 @@ export const AGENT_USAGE = `usage:
   of one host for one service need a --node each (the second is refused while the first runs).
   Load is CPU busy % unless --load-command prints it or --load-url (http/https) returns it;
   connections are ESTABLISHED TCP sockets on each --port, or what --connections-command prints.
-  SIGTERM and SIGINT send a leave: the servers drop the node at once.`;
+  SIGTERM and SIGINT send a leave: the servers drop the node at once.
+
+  steerdns agent --measure ... : a measurement agent instead (seed 002; --measure --help).`;
 
 /** A mistake on the agent's command line; the caller prints it with {@link AGENT_USAGE}. */
 export class AgentUsageError extends SteerdnsError {

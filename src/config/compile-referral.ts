@@ -160,8 +160,12 @@ export function compileReferral(
   } catch (error) {
     problem(at, ['referral', 'keyFile'], (error as Error).message);
   }
-  if (!referral.backbone && !referral.balancer && !referral.owner)
-    problem(at, ['referral'], 'give at least one role: backbone, balancer or owner');
+  if (!referral.backbone && !referral.balancer && !referral.owner && !referral.measurements)
+    problem(at, ['referral'], 'give at least one role: backbone, balancer, owner or measurements');
+  const [measurements] =
+    referral.measurements === undefined
+      ? []
+      : hostPorts(at, [referral.measurements.listen], ['referral', 'measurements', 'listen']);
   return {
     key,
     maxSkewMs: compileDuration(
@@ -175,5 +179,6 @@ export function compileReferral(
     backbone: referral.backbone && compileBackbone(referral.backbone, file, at),
     balancer: referral.balancer && compileBalancer(referral.balancer, at),
     owner: referral.owner && compileOwner(referral.owner, at),
+    measurements: measurements && { listen: measurements },
   };
 }

@@ -129,7 +129,7 @@ test('compiled configuration: every problem is reported at once, in file order, 
 `,
   );
   assert.deepEqual(problems, [
-    'test.yaml:10: unknown policy "nosuchpolicy"; known: up, admin, overload, capacity, round-robin, weighted, random-weighted, least-load, least-connections, stripe, consistent-hash, handoff, response-time, first, persistence, topology, geo, proximity, cost',
+    'test.yaml:10: unknown policy "nosuchpolicy"; known: up, admin, overload, capacity, round-robin, weighted, random-weighted, least-load, least-connections, stripe, consistent-hash, handoff, response-time, first, persistence, topology, geo, proximity, cost, measured',
     'test.yaml:16: pool main of www.example.org.: member "a" is defined twice',
     'test.yaml:18: member b: not an IP address: "not-an-address"',
     'test.yaml:20: service www.example.org.: pool "main" is defined twice',

@@ -285,6 +285,8 @@ export interface CompiledReferral {
   readonly backbone: CompiledBackbone | undefined;
   readonly balancer: CompiledBalancer | undefined;
   readonly owner: CompiledOwner | undefined;
+  /** `referral.measurements`: where measurement agents send their rounds. */
+  readonly measurements: { readonly listen: ListenAddress } | undefined;
 }
 
 /** The configuration a node runs on. Plain, frozen data. */

@@ -100,6 +100,18 @@ export function referralSchema(duration: TUnion<[TInteger, TString]>) {
           { additionalProperties: false, description: 'this node is the DNS-A' },
         ),
       ),
+      measurements: Type.Optional(
+        Type.Object(
+          {
+            listen: HostPort,
+          },
+          {
+            additionalProperties: false,
+            description:
+              "this node takes measurement agents' rounds (steerdns agent --measure; the measured policy reads them)",
+          },
+        ),
+      ),
     },
     { additionalProperties: false },
   );

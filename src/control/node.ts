@@ -9,6 +9,7 @@ import { NO_AGENTS, type AgentSnapshot } from '../agent/registry.js';
 import type { ClusterView } from './cluster-view.js';
 import { composeState } from './state-view.js';
 import {
+  measuredStateView,
   NO_REFERRAL,
   offlineStateView,
   referralState,
@@ -248,7 +249,7 @@ function snapshotOf(
   const { health, agents, overrides, cluster, referral, sites } = layers;
   const composed = composeState(config, services, health, agents);
   const overridden = overriddenStateView(overrides, offlineStateView(referral.offline, composed));
-  const state = sitesStateView(sites, overridden);
+  const state = measuredStateView(referral.measured, sitesStateView(sites, overridden));
   return {
     version,
     config,

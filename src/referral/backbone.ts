@@ -100,7 +100,7 @@ export class Backbone {
     const message = this.receiver.receive(bytes, from);
     if (!message) return false;
     if (message.kind === 'register') this.register(message);
-    else this.takeSites(message);
+    else if (message.kind === 'sites') this.takeSites(message);
     this.changed();
     return true;
   }

@@ -73,8 +73,33 @@ export interface SiteList extends MapHeader {
   readonly sites: readonly SiteEntry[];
 }
 
+/** What a measurement agent measured of one site in its last round. */
+export interface SiteMeasurement {
+  readonly address: string;
+  /** Whether the last probe succeeded (the page downloaded whole, status expected). */
+  readonly ok: boolean;
+  /** Time of the last successful probe, ms; absent when it has none yet. */
+  readonly ms?: number;
+  /** Probes the site reset, and probes cut off mid-answer, since the agent started. */
+  readonly resets: number;
+  readonly abnormal: number;
+}
+
+/**
+ * A measurement agent's round (seed 002 MService): every site probed from where it
+ * stands. `address` is the agent's own: servers use the agent sharing the longest prefix
+ * with a client.
+ */
+export interface Measurements extends MapHeader {
+  readonly kind: 'measure';
+  readonly address: string;
+  /** How often it measures, ms. */
+  readonly intervalMs: number;
+  readonly sites: readonly SiteMeasurement[];
+}
+
 /** Any map message. */
-export type MapMessage = Registration | SiteList;
+export type MapMessage = Registration | SiteList | Measurements;
 
 /** The receiver's one-byte answer. */
 export const Ack = { ACCEPTED: 0, REJECTED: 1 } as const;
@@ -107,6 +132,20 @@ function canonicalBody(m: MapMessage): string {
       ...(m.rankings === undefined
         ? {}
         : { rankings: m.rankings.map((r) => ({ name: r.name, sites: r.sites })) }),
+    });
+  if (m.kind === 'measure')
+    return JSON.stringify({
+      kind: m.kind,
+      ...header,
+      address: m.address,
+      intervalMs: m.intervalMs,
+      sites: m.sites.map((s) => ({
+        address: s.address,
+        ok: s.ok,
+        ...(s.ms === undefined ? {} : { ms: s.ms }),
+        resets: s.resets,
+        abnormal: s.abnormal,
+      })),
     });
   return JSON.stringify({ kind: m.kind, ...header, name: m.name, sites: m.sites });
 }
@@ -202,7 +241,40 @@ function checkFields(value: unknown): MapDecoded {
   };
   if (f['kind'] === 'register') return checkRegistration(f, header);
   if (f['kind'] === 'sites') return checkSiteList(f, header);
+  if (f['kind'] === 'measure') return checkMeasurements(f, header);
   return invalid('kind');
+}
+
+/** One site's figures, or undefined when a field is out of range. */
+function siteMeasurement(entry: unknown): SiteMeasurement | undefined {
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const e = entry as Fields;
+  const address = typeof e['address'] === 'string' ? canonicalAddress(e['address']) : undefined;
+  const ms = e['ms'];
+  const msOk = ms === undefined || (typeof ms === 'number' && ms >= 0 && ms <= 3_600_000);
+  if (address === undefined || typeof e['ok'] !== 'boolean' || !msOk) return undefined;
+  if (!isInteger(e['resets'], 0, Number.MAX_SAFE_INTEGER)) return undefined;
+  if (!isInteger(e['abnormal'], 0, Number.MAX_SAFE_INTEGER)) return undefined;
+  const base = { address, ok: e['ok'], resets: e['resets'], abnormal: e['abnormal'] };
+  return ms === undefined ? base : { ...base, ms };
+}
+
+function checkMeasurements(f: Fields, header: MapHeader): MapDecoded {
+  const address = typeof f['address'] === 'string' ? canonicalAddress(f['address']) : undefined;
+  if (address === undefined) return invalid('address');
+  if (!isInteger(f['intervalMs'], 100, 86_400_000)) return invalid('intervalMs');
+  const list = f['sites'];
+  if (!Array.isArray(list) || list.length > MAX_SITES) return invalid('sites');
+  const sites: SiteMeasurement[] = [];
+  for (const entry of list as unknown[]) {
+    const site = siteMeasurement(entry);
+    if (!site) return invalid('sites');
+    sites.push(site);
+  }
+  return {
+    ok: true,
+    message: { kind: 'measure', ...header, address, intervalMs: f['intervalMs'], sites },
+  };
 }
 
 function checkRegistration(f: Fields, header: MapHeader): MapDecoded {

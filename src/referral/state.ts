@@ -3,7 +3,8 @@
  * site lists the owner sent (through a DNS-B, to a DNS-LB). Plain data crosses processes
  * and is saved; the built form is what answers read.
  */
-import type { MemberState, StateView } from '../steering/types.js';
+import type { MeasuredView, MemberState, StateView } from '../steering/types.js';
+import { measuredView, type AgentMeasurement } from './measurements.js';
 import type { SiteEntry } from './message.js';
 import { ReferralTable, type BackboneSettings, type BalancerEntry } from './table.js';
 
@@ -19,6 +20,8 @@ export interface NamedSiteList {
 export interface ReferralLayer {
   readonly balancers: readonly BalancerEntry[];
   readonly siteLists: readonly NamedSiteList[];
+  /** Measurement agents' last rounds (seed 002 MService), on a node that takes them. */
+  readonly measurements?: readonly AgentMeasurement[];
 }
 
 /** Nothing heard. */
@@ -33,6 +36,8 @@ export interface ReferralState {
   readonly offline: ReadonlySet<string>;
   /** The offline addresses themselves (explain, status). */
   readonly offlineAddresses: ReadonlySet<string>;
+  /** The measurement agents' figures; undefined when none was heard. */
+  readonly measured: MeasuredView | undefined;
 }
 
 /** A member as far as site lists go: its key and addresses (canonical text). */
@@ -55,7 +60,17 @@ export function referralState(
     for (const member of members)
       if (member.addresses.some((a) => offlineAddresses.has(a))) offline.add(member.key);
   const table = backbone && new ReferralTable(backbone, layer.balancers, offlineAddresses);
-  return { layer, table, offline, offlineAddresses };
+  const measured = measuredView(layer.measurements ?? []);
+  return { layer, table, offline, offlineAddresses, measured };
+}
+
+/** The state view carrying the measurement agents' figures; none: the view itself. */
+export function measuredStateView(measured: MeasuredView | undefined, base: StateView): StateView {
+  if (!measured) return base;
+  const view: StateView = { member: (key) => base.member(key), measured };
+  // The outermost view: what the views inside it carry (a site's hand-off table) stays.
+  const handoff = base.handoff?.bind(base);
+  return handoff ? { ...view, handoff } : view;
 }
 
 /**

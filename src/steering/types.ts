@@ -66,6 +66,8 @@ export interface StateView {
    * docs/sites.md), when this node is a site that exchanges it; undefined otherwise.
    */
   handoff?(service: string): LiveHandoff | undefined;
+  /** What measurement agents measured from near the clients (seed 002 MService), if any. */
+  readonly measured?: MeasuredView;
 }
 
 /** The ordered hand-off table of one steered name, as the sites computed it from DSSP. */
@@ -76,6 +78,26 @@ export interface LiveHandoff {
   readonly ttl: number;
   /** `useDnsRespond: false`: this site is answered first, the table orders the rest. */
   readonly localFirst: string | undefined;
+}
+
+/** The figures of one measurement agent, as the agent nearest to a client. */
+export interface AgentFigures {
+  /** The agent's name (its sender label). */
+  readonly agent: string;
+  /** The agent's own address: the prefix it stands for. */
+  readonly address: string;
+  /** Leading bits the client's address has in common with the agent's. */
+  readonly commonBits: number;
+  /** How old the agent's last figures are, ms. */
+  readonly ageMs: number;
+  /** The response time the agent measured for a site address, ms; undefined: none or failed. */
+  figure(address: string): number | undefined;
+}
+
+/** Measurement agents by address: the one whose address shares the longest prefix with a client. */
+export interface MeasuredView {
+  /** The agent nearest to `location` (same family), or undefined when none is. */
+  nearest(location: Uint8Array, now: number): AgentFigures | undefined;
 }
 
 /** Who asked: the resolver and, if it sent one, the client subnet (RFC 7871). */

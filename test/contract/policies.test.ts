@@ -42,6 +42,7 @@ const SAMPLES: Readonly<Record<string, readonly object[]>> = {
   topology: [{ strict: true }, { strict: false }],
   geo: [{ strict: true }, { strict: false }],
   cost: [{ keep: 'all' }, { keep: 'cheapest' }, { keep: 'cheapest', margin: 2 }],
+  measured: [{ maxAge: 1 }, { maxAge: 86_400 }],
   proximity: [
     {
       locations: [

@@ -4,6 +4,7 @@ import { Backbone } from '../../referral/backbone.js';
 import { Balancer } from '../../referral/balancer.js';
 import type { Ranking, SiteEntry } from '../../referral/message.js';
 import { rankingOf } from '../../referral/ranking.js';
+import { MeasurementListener, type AgentMeasurement } from '../../referral/measurements.js';
 import { Owner } from '../../referral/owner.js';
 import type { ReceiverStats } from '../../referral/receiver.js';
 import { NO_REFERRAL, type ReferralLayer } from '../../referral/state.js';
@@ -12,9 +13,17 @@ import type { ControlNode, NodeSnapshot } from '../node.js';
 /** The client-centric roles this process plays (seed 002), publishing into the node. */
 export interface ReferralProducer {
   /** Where the map listeners are bound: the DNS-B's, the DNS-LB's (site lists). */
-  bound(): { readonly backbone?: string; readonly balancer?: string };
+  bound(): {
+    readonly backbone?: string;
+    readonly balancer?: string;
+    readonly measurements?: string;
+  };
   /** Accepted and dropped map messages of each role that receives them. */
-  stats(): { readonly backbone?: ReceiverStats; readonly balancer?: ReceiverStats };
+  stats(): {
+    readonly backbone?: ReceiverStats;
+    readonly balancer?: ReceiverStats;
+    readonly measurements?: ReceiverStats;
+  };
   stop(): Promise<void>;
 }
 
@@ -51,8 +60,10 @@ interface Roles {
   backbone: Backbone | undefined;
   balancer: Balancer | undefined;
   owner: Owner | undefined;
+  measurements: MeasurementListener | undefined;
   fromBackbone: ReferralLayer;
   fromBalancer: ReferralLayer;
+  measured: readonly AgentMeasurement[];
 }
 
 const sameBackbone = (a: CompiledReferral | undefined, b: CompiledReferral | undefined): boolean =>
@@ -85,13 +96,16 @@ export async function startReferralProducer(
     backbone: undefined,
     balancer: undefined,
     owner: undefined,
+    measurements: undefined,
     fromBackbone: NO_REFERRAL,
     fromBalancer: NO_REFERRAL,
+    measured: [],
   };
   const publish = (): void => {
     const referral: ReferralLayer = {
       balancers: roles.fromBackbone.balancers,
       siteLists: [...roles.fromBackbone.siteLists, ...roles.fromBalancer.siteLists],
+      ...(roles.measured.length > 0 ? { measurements: roles.measured } : {}),
     };
     void node.publish({ kind: 'referral', referral });
   };
@@ -119,6 +133,7 @@ export async function startReferralProducer(
       await roles.backbone.start();
     }
     await followBalancer(roles, wanted, key, rlog, publish);
+    await followMeasurements(roles, current, wanted, key, rlog, publish);
     if (wanted?.balancer)
       void roles.balancer?.setRankings(balancerRankings(node.snapshot(), wanted.balancer));
     roles.owner?.close();
@@ -152,15 +167,20 @@ export async function startReferralProducer(
     bound: () => ({
       ...(roles.backbone?.bound() === undefined ? {} : { backbone: roles.backbone.bound()! }),
       ...(roles.balancer?.bound() === undefined ? {} : { balancer: roles.balancer.bound()! }),
+      ...(roles.measurements?.bound() === undefined
+        ? {}
+        : { measurements: roles.measurements.bound()! }),
     }),
     stats: () => ({
       ...(roles.backbone ? { backbone: roles.backbone.receiver.stats } : {}),
       ...(roles.balancer ? { balancer: roles.balancer.receiver.stats } : {}),
+      ...(roles.measurements ? { measurements: roles.measurements.receiver.stats } : {}),
     }),
     async stop() {
       unsubscribe();
       await following;
       roles.owner?.close();
+      await roles.measurements?.close();
       await roles.balancer?.close();
       await roles.backbone?.close();
     },
@@ -194,4 +214,39 @@ async function followBalancer(
     },
   });
   await roles.balancer.start();
+}
+
+/**
+ * The measurement agents' listener: kept across a reload unless its address or the key
+ * changed (then the agents' figures start over: they come again within a round).
+ */
+async function followMeasurements(
+  roles: Roles,
+  current: CompiledReferral | undefined,
+  wanted: CompiledReferral | undefined,
+  key: Buffer,
+  log: Logger,
+  publish: () => void,
+): Promise<void> {
+  const same =
+    JSON.stringify([current?.key, current?.maxSkewMs, current?.measurements]) ===
+    JSON.stringify([wanted?.key, wanted?.maxSkewMs, wanted?.measurements]);
+  if (roles.measurements && same) return;
+  await roles.measurements?.close();
+  roles.measurements = undefined;
+  roles.measured = [];
+  if (wanted?.measurements) {
+    roles.measurements = new MeasurementListener({
+      listen: wanted.measurements.listen,
+      key,
+      maxSkewMs: wanted.maxSkewMs,
+      log,
+      publish: (agents) => {
+        roles.measured = agents;
+        publish();
+      },
+    });
+    await roles.measurements.start();
+  }
+  publish();
 }

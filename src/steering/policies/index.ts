@@ -6,6 +6,7 @@ import { cost } from './cost.js';
 import { first } from './first.js';
 import { handoff } from './handoff.js';
 import { leastConnections, leastLoad } from './least.js';
+import { measured } from './measured.js';
 import { overload } from './overload.js';
 import { persistence } from './persistence.js';
 import { proximity } from './proximity.js';
@@ -41,6 +42,7 @@ export const policies: ReadonlyMap<string, PolicyDefinition> = new Map(
       geo,
       proximity,
       cost,
+      measured,
     ] as PolicyDefinition[]
   ).map((definition) => [definition.name, definition]),
 );
