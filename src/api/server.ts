@@ -21,15 +21,20 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** The access a request to `path` with `method` needs, or undefined when it needs none. */
+/**
+ * The access a request needs, by the route it matched (its pattern, not the URL as sent: the
+ * router decodes `%61pi/v%31`, so a prefix test on the raw URL could be walked around), or
+ * undefined when it needs none. A request that matches no route needs none: it gets a 404.
+ */
 function accessOf(
-  path: string,
+  route: string | undefined,
   method: string,
   settings: CompiledApi | undefined,
 ): Access | undefined {
-  if (path === '/api/v1' || path.startsWith('/api/v1/'))
+  if (route === undefined) return undefined;
+  if (route === '/api/v1' || route.startsWith('/api/v1/'))
     return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
-  if (path === '/metrics' && settings?.metricsAuth === true) return 'read';
+  if (route === '/metrics' && settings?.metricsAuth === true) return 'read';
   return undefined;
 }
 
@@ -56,9 +61,9 @@ export async function buildApi(
   app.decorateRequest('caller', null);
   const loopback = isLoopbackHost(listen.host);
   app.addHook('onRequest', (request: FastifyRequest, _reply, done) => {
-    const path = request.url.split('?')[0]!;
     const settings = context.settings();
-    const access = accessOf(path, request.method, settings);
+    const route = request.is404 ? undefined : request.routeOptions.url;
+    const access = accessOf(route, request.method, settings);
     try {
       if (access !== undefined)
         request.caller = authorize(request.headers, settings?.tokens, access, loopback);

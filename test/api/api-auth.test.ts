@@ -95,12 +95,6 @@ const ENDPOINTS: { method: string; path: string; body?: unknown; status: number;
     { method: 'POST', path: '/api/v1/reload', status: 200 },
     { method: 'DELETE', path: PERSISTENCE, status: 200 },
     { method: 'GET', path: PERSISTENCE, status: 404, code: 'STEERDNS_ERR_API_NO_ENTRY' },
-    {
-      method: 'GET',
-      path: '/api/v1/nothing-here',
-      status: 404,
-      code: 'STEERDNS_ERR_API_NOT_FOUND',
-    },
   ];
 
 describe('every /api/v1 endpoint', () => {
@@ -123,6 +117,23 @@ describe('every /api/v1 endpoint', () => {
       if (e.code) assert.equal(errorCode(right), e.code);
     });
   }
+});
+
+test('a path written with percent escapes needs the token too (auth goes by the route matched)', async () => {
+  for (const [method, path] of [
+    ['GET', '/%61pi/v1/services'],
+    ['GET', '/api/v%31/services'],
+    ['POST', '/api/v%31/services/www.example.org/members/web/a/drain'],
+    ['GET', '/api/v1/services/www%2Eexample.org'],
+  ] as const) {
+    const reply = await apiCall(api, path, { method });
+    assert.equal(reply.status, 401, `${method} ${path}: ${reply.text}`);
+    assert.equal(errorCode(reply), 'STEERDNS_ERR_API_TOKEN_MISSING');
+  }
+  // A path that is no route is a 404, token or not.
+  const unknown = await apiCall(api, '/api/v1/nothing-here');
+  assert.equal(unknown.status, 404);
+  assert.equal(errorCode(unknown), 'STEERDNS_ERR_API_NOT_FOUND');
 });
 
 test('a write is logged with the name of its token and the reason', async () => {
