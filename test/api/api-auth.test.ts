@@ -91,6 +91,7 @@ const ENDPOINTS: { method: string; path: string; body?: unknown; status: number;
     },
     { method: 'GET', path: PERSISTENCE, status: 200 },
     { method: 'GET', path: '/api/v1/agents', status: 200 },
+    { method: 'GET', path: '/api/v1/decisions', status: 200 },
     { method: 'GET', path: '/api/v1/cluster', status: 404, code: 'STEERDNS_ERR_API_NOT_CLUSTERED' },
     { method: 'POST', path: '/api/v1/reload', status: 200 },
     { method: 'DELETE', path: PERSISTENCE, status: 200 },
