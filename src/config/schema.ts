@@ -113,7 +113,7 @@ const StaticStateSchema = Type.Object(
  */
 export const HealthCheckSchema = Type.Object(
   {
-    type: Type.String({ description: 'tcp, http, https, dns, script or static' }),
+    type: Type.String({ description: 'tcp, http, https, dns, script, static or banner' }),
     interval: Type.Optional(Duration),
     timeout: Type.Optional(Duration),
     rise: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 2 })),

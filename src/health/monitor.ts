@@ -38,7 +38,7 @@ export interface Monitor {
 
 /** A kind of monitor: its settings schema and a factory. Registered in monitors/index.ts. */
 export interface MonitorDefinition<S extends TSchema = TSchema> {
-  /** 'tcp', 'http', 'https', 'dns', 'script', 'static'. */
+  /** 'tcp', 'http', 'https', 'dns', 'script', 'static', 'banner'. */
   readonly type: string;
   readonly config: S;
   create(config: Static<S>): Monitor;

@@ -398,6 +398,32 @@ export async function startTcpListener(): Promise<LocalServer> {
   return { port: await listen(server), close: stopper(server) };
 }
 
+/**
+ * A TCP server that greets every connection with `greeting` (a banner: `220 ready\r\n`),
+ * or says nothing when it is undefined (a check that hangs); it closes every socket it
+ * holds when stopped.
+ */
+export async function startBannerServer(greeting: string | undefined): Promise<LocalServer> {
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    // Read what the client says (its QUIT), so its FIN is seen and the socket closes.
+    socket.resume();
+    if (greeting !== undefined) socket.write(greeting);
+  });
+  const port = await listen(server);
+  const stop = stopper(server);
+  return {
+    port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return stop();
+    },
+  };
+}
+
 /** A port on 127.0.0.1 with nothing listening (TCP and UDP): bound once, then released. */
 export async function closedPort(): Promise<number> {
   const server = createTcpServer();

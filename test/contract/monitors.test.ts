@@ -8,6 +8,7 @@ import {
   DNS_NAME,
   runMonitorContract,
   selfSignedCertificate,
+  startBannerServer,
   startDnsResponder,
   startHttpServer,
   startHttpsServer,
@@ -23,9 +24,12 @@ const listener = await startTcpListener();
 const responder = await startDnsResponder();
 const blackHole = await startDnsResponder(true);
 const closed = await closedPort();
+const smtpReady = await startBannerServer('220 mail.monitor.test ESMTP ready\r\n');
+const smtpRefusing = await startBannerServer('554 no service here\r\n');
+const silent = await startBannerServer(undefined);
 
 after(async () => {
-  const servers = [web, secure, listener, responder, blackHole];
+  const servers = [web, secure, listener, responder, blackHole, smtpReady, smtpRefusing, silent];
   await Promise.all(servers.flatMap((server) => (server ? [server.close()] : [])));
 });
 
@@ -70,6 +74,12 @@ const CASES: Readonly<Record<string, MonitorContractOptions>> = {
     }),
     upTarget: at('local', 1),
     downTarget: at('local', 1),
+  },
+  banner: {
+    settingsFor: () => ({ protocol: 'smtp' }),
+    upTarget: at('smtp', smtpReady.port),
+    downTarget: at('smtp-554', smtpRefusing.port),
+    hangTarget: at('silent', silent.port),
   },
   static: {
     settingsFor: (kind) => (kind === 'hang' ? undefined : { state: kind }),
