@@ -308,3 +308,26 @@ test('/metrics: no token by default; with api.metricsAuth the token is needed', 
     await server.close();
   }
 });
+
+test('the consumer: an api: section added by a reload serves /api/v1 with the node behind it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'steerdns-api-'));
+  await writeFile(join(dir, 'tokens'), 't 0123456789abcdef0123\n');
+  const without = parseConfig(CONFIG.replace(/^api:.*$/m, ''), join(dir, 'c.yaml'));
+  const { zones } = await loadZones(without.zones, serviceNames(without));
+  const node = new ControlNode(without, zones);
+  const api = await startApiConsumer(node, log);
+  try {
+    assert.equal(api.bound(), undefined);
+    const withApi = parseConfig(CONFIG, join(dir, 'c.yaml'));
+    assert.deepEqual(await node.publish({ kind: 'config', config: withApi, zones }), []);
+    const bound = api.bound();
+    assert.ok(bound !== undefined);
+    const reply = await fetch(`http://${bound}/api/v1/services`, {
+      headers: { 'x-api-key': '0123456789abcdef0123' },
+    });
+    assert.equal(reply.status, 200);
+  } finally {
+    await api.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -81,25 +81,31 @@ export async function startApiConsumer(
   log: Logger,
   inputs: ApiInputs = {},
 ): Promise<ApiConsumer> {
-  const configured = node.snapshot().config.api;
-  const overrides = configured ? await overridesFor(node, log, inputs) : undefined;
   const window = inputs.decisionTotals && new DecisionWindow(inputs.decisionTotals);
-  const operator: Operator | undefined = overrides && {
-    snapshot: () => node.snapshot(),
-    ready: inputs.ready ?? (() => ({ zones: true, health: true })),
-    decisions: () => window?.decisions(),
-    sampled: inputs.decisions ?? (() => []),
-    overrides,
-    reload: inputs.reload ?? NOT_RELOADABLE,
-    persistence: node.persistence,
-    forget:
-      inputs.forget ??
-      ((service, key) => {
-        const store = node.persistence.get(service);
-        if (store?.get(key) === undefined) return false;
-        store.delete(key);
-        return true;
-      }),
+  let overrides: OverrideStore | undefined;
+  // /api/v1 has a node behind it once `api:` is configured (at start, or by a reload): the
+  // overrides store is opened then, and its state file read.
+  let operator: Operator | undefined;
+  const openOperator = async (): Promise<void> => {
+    if (operator) return;
+    overrides = await overridesFor(node, log, inputs);
+    operator = {
+      snapshot: () => node.snapshot(),
+      ready: inputs.ready ?? (() => ({ zones: true, health: true })),
+      decisions: () => window?.decisions(),
+      sampled: inputs.decisions ?? (() => []),
+      overrides,
+      reload: inputs.reload ?? NOT_RELOADABLE,
+      persistence: node.persistence,
+      forget:
+        inputs.forget ??
+        ((service, key) => {
+          const store = node.persistence.get(service);
+          if (store?.get(key) === undefined) return false;
+          store.delete(key);
+          return true;
+        }),
+    };
   };
   const context: ApiContext = {
     log,
@@ -115,13 +121,16 @@ export async function startApiConsumer(
     },
     explain: inputs.explain ?? explainOn(node),
     metrics: inputs.metrics,
-    operator,
+    get operator() {
+      return operator;
+    },
   };
   let server: ApiServer | undefined;
   let binding: string | undefined;
   const follow = async (api: CompiledApi | undefined): Promise<void> => {
     const next = bindingOf(api);
     if (server && next === binding) return;
+    if (api) await openOperator();
     // The new listener binds before the old one closes: a failed bind changes nothing.
     const started = api && (await startApiServer(context, api.listen, api.tls));
     const old = server;
@@ -129,7 +138,7 @@ export async function startApiConsumer(
     binding = started && next;
     await old?.close();
   };
-  await follow(configured);
+  await follow(node.snapshot().config.api);
   let following = Promise.resolve();
   const unsubscribe = node.subscribe((snapshot, change) => {
     if (change.kind !== 'config') return undefined;
