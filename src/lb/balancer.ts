@@ -106,6 +106,7 @@ export async function startBalancer(initial: LbSettings, log: Logger): Promise<B
   let lastCounts: FlowCounts = { open: new Map(), started: new Map() };
   let previousStarted: { at: number; started: ReadonlyMap<number, number> } | undefined;
   let pushedKey = '';
+  const rates = new Map<number, number>();
   let stopping = false;
 
   const floating = `${settings.floating.address}/${settings.floating.prefixLength}`;
@@ -141,7 +142,7 @@ export async function startBalancer(initial: LbSettings, log: Logger): Promise<B
       else log.info(fields, `${own ? 'own check' : 'server check'} ${t.to}`);
       if (own) updateOwnChecks();
       // A server going down or up changes the map at once, not at the next interval.
-      else void push(true);
+      else void queuePush(false);
     },
     createMonitor: (spec) => monitors.get(spec.type)!.create(spec.settings),
   });
@@ -175,40 +176,56 @@ export async function startBalancer(initial: LbSettings, log: Logger): Promise<B
   const healthOf = (s: LbServer): Health =>
     s.check === undefined ? 'up' : (board.state(s.check.id)?.health ?? 'unknown');
 
-  async function push(now: boolean): Promise<void> {
+  /** Pushes one at a time, in order (an interval's and a health change's never interleave). */
+  let pushing = Promise.resolve();
+  function queuePush(measure: boolean): Promise<void> {
+    pushing = pushing
+      .then(() => push(measure))
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'cannot push the shares to the data plane');
+      });
+    return pushing;
+  }
+
+  /**
+   * Computes the shares and pushes them when they changed. At each interval it reads the
+   * flow counts first; on a change of health or settings (`measure` false) it uses the last
+   * ones, so that a server going down is out of the map without waiting for conntrack.
+   */
+  async function push(measure: boolean): Promise<void> {
     if (stopping) return;
-    const at = Date.now();
-    try {
-      lastCounts = await plane.counts();
-    } catch (error) {
-      log.warn({ err: error }, 'cannot read the flow counts');
+    if (measure) {
+      const at = Date.now();
+      try {
+        lastCounts = await plane.counts();
+      } catch (error) {
+        log.warn({ err: error }, 'cannot read the flow counts');
+      }
+      const elapsedS = previousStarted === undefined ? 0 : (at - previousStarted.at) / 1000;
+      for (const [mark, started] of lastCounts.started) {
+        const before = previousStarted?.started.get(mark) ?? started;
+        rates.set(mark, elapsedS > 0 ? Math.max(0, started - before) / elapsedS : 0);
+      }
+      previousStarted = { at, started: lastCounts.started };
     }
-    const elapsedS = previousStarted === undefined ? 0 : (at - previousStarted.at) / 1000;
     const loads: ServerLoad[] = settings.servers.map((s) => {
       const mark = marks.get(s.name)!;
-      const started = lastCounts.started.get(mark) ?? 0;
-      const before = previousStarted?.started.get(mark) ?? started;
       return {
         mark,
         weight: s.weight,
         eligible: !s.drain && healthOf(s) === 'up',
         open: lastCounts.open.get(mark) ?? 0,
-        rate: elapsedS > 0 ? Math.max(0, started - before) / elapsedS : 0,
+        rate: rates.get(mark) ?? 0,
         responseMs: s.check === undefined ? undefined : board.state(s.check.id)?.averageMs,
       };
     });
-    previousStarted = { at, started: lastCounts.started };
     const slots = computeSlots(loads, settings.balance);
     const key = JSON.stringify([...slots]);
-    if (key !== pushedKey || now) {
-      if (key !== pushedKey) {
-        await plane.setSlots(slots);
-        pushedKey = key;
-        log.info(
-          { slots: Object.fromEntries([...slots].map(([m, c]) => [nameOf(m), c])) },
-          'shares pushed',
-        );
-      }
+    if (key !== pushedKey) {
+      await plane.setSlots(slots);
+      pushedKey = key;
+      const named = Object.fromEntries([...slots].map(([m, c]) => [nameOf(m), c]));
+      log.info({ slots: named }, 'shares pushed');
     }
     shares = slots;
     await writeStatus();
@@ -302,8 +319,8 @@ export async function startBalancer(initial: LbSettings, log: Logger): Promise<B
     void requestResync(ctPaths, log);
   }
   await keepalived.start();
-  await push(true);
-  const timer = setInterval(() => void push(false), settings.balance.intervalMs);
+  await queuePush(true);
+  const timer = setInterval(() => void queuePush(true), settings.balance.intervalMs);
   log.info(
     {
       node: settings.node,
@@ -320,7 +337,7 @@ export async function startBalancer(initial: LbSettings, log: Logger): Promise<B
     async reload(next) {
       settings = next;
       setChecks();
-      await push(true);
+      await queuePush(false);
       log.info('balancer settings reloaded');
     },
     async stop() {

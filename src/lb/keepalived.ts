@@ -34,6 +34,7 @@ global_defs {
     vrrp_version 3
     vrrp_garp_master_delay 1
     vrrp_garp_master_repeat 3
+    vrrp_garp_lower_prio_repeat 3
 }
 
 track_file steerdns_node {

@@ -43,11 +43,14 @@ export interface BalancerProcess {
   readonly name: BalancerName;
   readonly pid: number;
   readonly logs: () => Record<string, unknown>[];
+  /** How many lines it has written so far (a `from` for {@link waitForLog}). */
+  readonly lineCount: () => number;
   /** Resolves the first log entry (past or future) that `predicate` accepts. */
   readonly waitForLog: (
     predicate: (entry: Record<string, unknown>) => boolean,
     timeoutMs?: number,
     what?: string,
+    from?: number,
   ) => Promise<Record<string, unknown>>;
   readonly exited: Promise<void>;
 }
@@ -342,6 +345,7 @@ export async function createLbLab(): Promise<LbLab> {
         predicate: (entry: Record<string, unknown>) => boolean,
         timeoutMs = 30_000,
         what = 'a log line',
+        from = 0,
       ): Promise<Record<string, unknown>> => {
         const line = await waitLine(
           lines,
@@ -355,12 +359,19 @@ export async function createLbLab(): Promise<LbLab> {
           },
           timeoutMs,
           `${name}: ${what}`,
-          0,
+          from,
           exited,
         );
         return JSON.parse(line) as Record<string, unknown>;
       };
-      const balancer: BalancerProcess = { name, pid: child.pid!, logs: parsed, waitForLog, exited };
+      const balancer: BalancerProcess = {
+        name,
+        pid: child.pid!,
+        logs: parsed,
+        lineCount: () => lines.length,
+        waitForLog,
+        exited,
+      };
       balancers[name] = balancer;
       await waitForLog((e) => e['msg'] === 'balancer started', 60_000, 'balancer started');
       return balancer;
@@ -384,14 +395,14 @@ export async function createLbLab(): Promise<LbLab> {
       startBalancer,
       async reconfigure(name, options) {
         const balancer = balancers[name]!;
-        const from = balancer.logs().length;
+        const from = balancer.lineCount();
         await writeFile(join(dir, `${name}.yaml`), configOf(name, dir, options));
         kill(balancer.pid, 'SIGHUP');
         await balancer.waitForLog(
-          (e) =>
-            e['msg'] === 'balancer settings reloaded' && balancer.logs().indexOf(e) >= from - 1,
+          (e) => e['msg'] === 'balancer settings reloaded',
           10_000,
           'reload',
+          from,
         );
       },
       async killBalancer(name) {
