@@ -13,7 +13,7 @@ import { explainCommand } from './cli/explain.js';
 import { statusCommand, StatusError } from './cli/status.js';
 import { clusterCommand } from './cli/cluster.js';
 import { memberCommand } from './cli/member-action.js';
-import { LB_USAGE, lbStatusCommand, runLb } from './cli/lb.js';
+import { isBalancerStatus, LB_USAGE, lbStatusCommand, runLb } from './cli/lb.js';
 import type { CommandOutcome } from './cli/outcome.js';
 import { ConfigError, formatProblem } from './lib/errors.js';
 import { createLogger, type Logger } from './observability/log.js';
@@ -229,6 +229,10 @@ async function main(argv: readonly string[]): Promise<void> {
       finish(await untilDone(explainCommand(args)));
       return;
     case 'status':
+      if (await isBalancerStatus(args)) {
+        finish(await lbStatusCommand(args));
+        return;
+      }
       // The table is the output: log lines (a member going down is a warning) stay out of it.
       finish(await untilDone(statusCommand(args, createLogger('error'))));
       return;

@@ -104,3 +104,18 @@ export function formatLbStatus(status: LbStatus): string[] {
   lines.push(`updated ${status.updatedAt}`);
   return lines;
 }
+
+/**
+ * Whether `steerdns status ARGS` is about a balancer: `--config FILE` names a balancer's own
+ * file (an `lb:` section and no zones). Then `steerdns status` shows the balancer.
+ */
+export async function isBalancerStatus(args: readonly string[]): Promise<boolean> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { config: { type: 'string' } },
+    strict: false,
+  });
+  if (typeof values.config !== 'string') return false;
+  const text = await readFile(values.config, 'utf8').catch(() => '');
+  return /^lb:/m.test(text) && !/^zones:/m.test(text);
+}

@@ -142,7 +142,7 @@ export async function startBalancer(initial: LbSettings, log: Logger): Promise<B
       else log.info(fields, `${own ? 'own check' : 'server check'} ${t.to}`);
       if (own) updateOwnChecks();
       // A server going down or up changes the map at once, not at the next interval.
-      else void queuePush(false);
+      else void queuePush();
     },
     createMonitor: (spec) => monitors.get(spec.type)!.create(spec.settings),
   });
@@ -178,36 +178,44 @@ export async function startBalancer(initial: LbSettings, log: Logger): Promise<B
 
   /** Pushes one at a time, in order (an interval's and a health change's never interleave). */
   let pushing = Promise.resolve();
-  function queuePush(measure: boolean): Promise<void> {
-    pushing = pushing
-      .then(() => push(measure))
-      .catch((error: unknown) => {
-        log.error({ err: error }, 'cannot push the shares to the data plane');
-      });
+  function queuePush(): Promise<void> {
+    pushing = pushing.then(push).catch((error: unknown) => {
+      log.error({ err: error }, 'cannot push the shares to the data plane');
+    });
     return pushing;
   }
 
   /**
-   * Computes the shares and pushes them when they changed. At each interval it reads the
-   * flow counts first; on a change of health or settings (`measure` false) it uses the last
-   * ones, so that a server going down is out of the map without waiting for conntrack.
+   * Each interval: reads the flow counts (outside the push queue, so that a health change
+   * queued meanwhile is not held up by conntrack), then pushes. At most one read at a time.
    */
-  async function push(measure: boolean): Promise<void> {
-    if (stopping) return;
-    if (measure) {
+  let measuring = false;
+  async function measureAndPush(): Promise<void> {
+    if (measuring || stopping) return;
+    measuring = true;
+    try {
       const at = Date.now();
-      try {
-        lastCounts = await plane.counts();
-      } catch (error) {
-        log.warn({ err: error }, 'cannot read the flow counts');
-      }
+      lastCounts = await plane.counts();
       const elapsedS = previousStarted === undefined ? 0 : (at - previousStarted.at) / 1000;
       for (const [mark, started] of lastCounts.started) {
         const before = previousStarted?.started.get(mark) ?? started;
         rates.set(mark, elapsedS > 0 ? Math.max(0, started - before) / elapsedS : 0);
       }
       previousStarted = { at, started: lastCounts.started };
+    } catch (error) {
+      log.warn({ err: error }, 'cannot read the flow counts');
+    } finally {
+      measuring = false;
     }
+    await queuePush();
+  }
+
+  /**
+   * Computes the shares from the last flow counts and the current health and settings, and
+   * pushes them when they changed: a server going down is out of the map at once.
+   */
+  async function push(): Promise<void> {
+    if (stopping) return;
     const loads: ServerLoad[] = settings.servers.map((s) => {
       const mark = marks.get(s.name)!;
       return {
@@ -319,8 +327,8 @@ export async function startBalancer(initial: LbSettings, log: Logger): Promise<B
     void requestResync(ctPaths, log);
   }
   await keepalived.start();
-  await queuePush(true);
-  const timer = setInterval(() => void queuePush(true), settings.balance.intervalMs);
+  await measureAndPush();
+  const timer = setInterval(() => void measureAndPush(), settings.balance.intervalMs);
   log.info(
     {
       node: settings.node,
@@ -337,7 +345,7 @@ export async function startBalancer(initial: LbSettings, log: Logger): Promise<B
     async reload(next) {
       settings = next;
       setChecks();
-      await queuePush(false);
+      await queuePush();
       log.info('balancer settings reloaded');
     },
     async stop() {

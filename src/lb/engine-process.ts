@@ -82,6 +82,8 @@ export class EngineProcess {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     const child = this.child;
+    // The engine first: keepalived hands over on SIGTERM (a priority 0 advert).
+    if (child?.pid !== undefined) signalGroup(child.pid, 'SIGTERM');
     const pids = new Set(await pidsFromFiles(this.spec.pidFiles));
     if (child?.pid !== undefined) pids.add(child.pid);
     const exited =
@@ -92,7 +94,6 @@ export class EngineProcess {
               resolve();
             }),
           );
-    if (child?.pid !== undefined) signalGroup(child.pid, 'SIGTERM');
     for (const pid of pids) signalPid(pid, 'SIGTERM');
     const graceful = await Promise.race([
       exited.then(() => true),

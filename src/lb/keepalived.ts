@@ -18,7 +18,8 @@ export const INSTANCE = 'steerdns';
 /**
  * keepalived's configuration: one VRRP v3 instance that holds the floating address (it adds
  * it and sends the gratuitous ARPs itself), reports its state changes on the notify FIFO,
- * and goes to FAULT while steerdns writes a non-zero number to the track file (own checks
+ * re-announces it every second while master (a neighbour that followed the other node during
+ * a split comes back), and goes to FAULT while steerdns writes a non-zero number to the track file (own checks
  * down, a state script failed). Both nodes start as BACKUP: the higher priority wins.
  */
 export function keepalivedConfig(settings: LbSettings, paths: KeepalivedPaths): string {
@@ -48,6 +49,9 @@ vrrp_instance ${INSTANCE} {
     virtual_router_id ${vrrp.routerId}
     priority ${vrrp.priority}
     advert_int ${(vrrp.advertMs / 1000).toFixed(2)}
+    # A gratuitous ARP every second while master: after a split (both master) the neighbours
+    # come back to the master that stays within a second, whoever announced last.
+    garp_master_refresh 1
 ${vrrp.preempt ? '' : '    nopreempt\n'}${peers}    virtual_ipaddress {
         ${floating.address}/${floating.prefixLength} dev ${settings.interface}
     }

@@ -85,6 +85,14 @@ export interface LbLab {
   readonly waitHeldBy: (name: BalancerName, timeoutMs: number) => Promise<number>;
   /** The balancer whose MAC address the router's neighbour entry of the floating address has. */
   readonly routerNeighbour: () => Promise<BalancerName | undefined>;
+  /**
+   * Starts watching a balancer's interface (`ip -ts monitor address`): `added()` resolves the
+   * wall-clock time (ms, Date.now's clock) the kernel reported the floating address added,
+   * the first time after the watch started. Ended by {@link remove} at the latest.
+   */
+  readonly watchFloating: (
+    name: BalancerName,
+  ) => Promise<{ added: (timeoutMs: number) => Promise<number>; stop: () => void }>;
   /** The trace lines of the state scripts (`NODE OLD NEW`). */
   readonly trace: () => Promise<string[]>;
   readonly killServer: (name: ServerName) => void;
@@ -120,7 +128,7 @@ function configOf(name: BalancerName, dir: string, options: BalancerOptions): st
   sync: { address: ${BALANCERS[name]}, peer: ${peer} }
   servers:
 ${servers}
-  balance: { mode: ${options.mode ?? 'weighted'}, interval: 200ms }
+  balance: { mode: ${options.mode ?? 'weighted'}, interval: 1s }
   scripts: { initial: [${hook}], active: [${hook}], standby: [${hook}], inop: [${hook}] }
   scriptTimeout: 5s
   runDirectory: ${join(dir, name)}
@@ -450,6 +458,36 @@ export async function createLbLab(): Promise<LbLab> {
           if (mac !== undefined && link.includes(`link/ether ${mac}`)) return name;
         }
         return undefined;
+      },
+      async watchFloating(name) {
+        const watch = spawnLogged([
+          'ip',
+          '-n',
+          host(name).ns,
+          '-ts',
+          'monitor',
+          'address',
+          'dev',
+          'eth0',
+        ]);
+        children.push(watch.child);
+        await new Promise((resolve) => watch.child.once('spawn', resolve));
+        // Let ip subscribe before anything happens (it prints nothing until an event).
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const added = (timeoutMs: number): Promise<number> =>
+          waitLine(
+            watch.lines,
+            watch.onLine,
+            (line) => /^\[[^\]]+\] \d+: eth0 +inet 192\.0\.2\.10\//.test(line),
+            timeoutMs,
+            `${name} adding the floating address`,
+          ).then((line) => new Date(/^\[([^\]]+)\]/.exec(line)![1]!).getTime());
+        return {
+          added,
+          stop: () => {
+            kill(watch.child.pid, 'SIGTERM');
+          },
+        };
       },
       async trace() {
         return (await readFile(tracePath, 'utf8').catch(() => ''))

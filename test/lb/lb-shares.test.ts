@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { canCreateNamespaces } from '../helpers/netns.js';
 import { createLbLab, type LbLab } from '../helpers/lb-lab.js';
 import { commandExists } from '../helpers/lb-tools.js';
+import { REPO_ROOT } from '../helpers/server-process.js';
 
 /**
  * Server selection of `steerdns lb` (issue 11): shares of new connections follow the weights,
@@ -92,11 +95,32 @@ test(
         's1 out of the map',
       );
       const outMs = (pushed['time'] as number) - killedAt;
+      const down = b1
+        .logs()
+        .find((e) => e['msg'] === 'server check down' && (e['time'] as number) >= killedAt);
+      t.diagnostic(`s1's check down ${(down?.['time'] as number) - killedAt} ms after its kill`);
       t.diagnostic(
         `s1 out of the map ${outMs} ms after its kill (bound ${CHECK_INTERVAL_MS * FALL + 200} ms)`,
       );
       assert.ok(outMs <= CHECK_INTERVAL_MS * FALL + 200, `s1 was out after ${outMs} ms`);
       const without = counts(await lab.client.send({ op: 'new', n: 100, parallel: 10 }));
       assert.deepEqual(Object.keys(without).sort(), ['s2', 's3'], JSON.stringify(without));
+
+      // steerdns status on the balancer's file: its role and servers.
+      const status = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'src/main.ts', 'status', '--config', join(lab.dir, 'b1.yaml')],
+          { cwd: REPO_ROOT, timeout: 60_000 },
+          (error, stdout) => {
+            resolve({ code: error ? (error.code as number) : 0, out: stdout });
+          },
+        );
+      });
+      t.diagnostic(status.out);
+      assert.equal(status.code, 0);
+      assert.match(status.out, /^balancer b1: active \(keepalived MASTER\)/m);
+      assert.match(status.out, /^s1 +192\.0\.2\.21 +1 +down /m);
+      assert.match(status.out, /^s3 +192\.0\.2\.23 +3 +up +\d+ +60\.0%/m);
     }),
 );

@@ -90,12 +90,18 @@ test(
         ['b1 initial initial', 'b1 initial standby', 'b1 standby active'],
         'b1 stayed active throughout',
       );
-      // The router goes back to b1 (its gratuitous ARPs on the lower-priority advert).
+      // The router goes back to b1: keepalived re-announces the address every second while
+      // master (garp_master_refresh 1).
+      const routerFrom = performance.now();
       const deadline = Date.now() + 3000;
       while ((await lab.routerNeighbour()) !== 'b1' && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       assert.equal(await lab.routerNeighbour(), 'b1');
+      t.diagnostic(
+        `the router followed b1 again ${Math.round(performance.now() - unblockedAt)} ms after the unblock`,
+      );
+      assert.ok(performance.now() - routerFrom <= 2000, 'within the 1 s refresh and some margin');
       const after = (await lab.client.send({ op: 'ask' }))['servers'] as string[];
       t.diagnostic(
         `after the heal ${after.filter((s) => !s.startsWith('error')).length} of 20 flows answer`,
