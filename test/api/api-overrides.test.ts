@@ -86,7 +86,7 @@ test('forced down with an end: left out until then, back to the real state after
   const running = await start();
   const forced = await post(running, `${MEMBER_A}/override`, {
     health: 'down',
-    expiresIn: '2s',
+    expiresIn: '5s',
     reason: 'test',
   });
   assert.equal(forced.status, 200, forced.text);
