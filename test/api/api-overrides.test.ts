@@ -4,7 +4,7 @@
  * the real state after it.
  */
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { query } from '../helpers/dns-client.js';
@@ -117,5 +117,19 @@ test('forced down with an end: left out until then, back to the real state after
   });
   assert.equal(cleared.status, 200, cleared.text);
   assert.deepEqual(await answers(running), ['192.0.2.1', '192.0.2.2']);
+  await running.stop();
+});
+
+test('a state file that is no state file is logged, and the server starts without overrides', async () => {
+  await writeFile(join(dir, 'steerdns.overrides.json'), '{ not json');
+  const running = await start();
+  await running.waitForLog((e) => e?.['code'] === 'STEERDNS_ERR_API_STATE_FILE');
+  assert.deepEqual(await answers(running), ['192.0.2.1', '192.0.2.2']);
+  // The next change rewrites it.
+  assert.equal((await post(running, `${MEMBER_A}/disable`)).status, 200);
+  const state = JSON.parse(await readFile(join(dir, 'steerdns.overrides.json'), 'utf8')) as {
+    overrides: Record<string, { admin?: string }>;
+  };
+  assert.equal(state.overrides['www.example.org. web/a']?.admin, 'disabled');
   await running.stop();
 });
