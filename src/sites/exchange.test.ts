@@ -12,7 +12,7 @@ import type { SitesLayer } from './state-view.js';
 const KEY = Buffer.alloc(32, 3).toString('base64');
 const NAME: SteeredName = {
   name: 'www.example.org.',
-  vips: ['A', 'B'].map((site, i) => ({
+  vips: ['A', 'B', 'C'].map((site, i) => ({
     key: `www.example.org. sites/${site}`,
     site,
     address: `192.0.2.${i + 1}`,
@@ -21,8 +21,12 @@ const NAME: SteeredName = {
   })),
 };
 
-/** A state view where every VIP is up at `ms` unless listed down. */
-function stateOf(down: ReadonlySet<string>, ms = 10): StateView {
+/** A state view where every VIP is up at `ms` (or its site's time) unless listed down. */
+function stateOf(
+  down: ReadonlySet<string>,
+  ms = 10,
+  times: Record<string, number> = {},
+): StateView {
   return {
     member(key): MemberState {
       const site = key.slice(-1);
@@ -32,7 +36,7 @@ function stateOf(down: ReadonlySet<string>, ms = 10): StateView {
         connections: undefined,
         admin: undefined,
         ttlHint: undefined,
-        responseMs: ms,
+        responseMs: times[site] ?? ms,
       };
     },
   };
@@ -93,9 +97,11 @@ test('periodic updates go at the interval, and both sites compute the same table
   await until('A hears B', () => accepted(a) >= 1);
   const last = (site: 'A' | 'B') => layers[site].at(-1)?.tables[0]?.totals;
   await until('equal tables', () => JSON.stringify(last('A')) === JSON.stringify(last('B')));
+  // Each ranks the other and C (a site of the name that is no peer here): 4 and 2.
   assert.deepEqual(last('A'), [
     ['A', 4],
     ['B', 4],
+    ['C', 4],
   ]);
 });
 
@@ -108,4 +114,20 @@ test('a peer lost sends an event at once, long before the next interval', async 
   await until('the event at A', () => accepted(a) > before, 5000);
   const status = a.status() as { peers: { lastKind: string }[] };
   assert.equal(status.peers[0]?.lastKind, 'event');
+});
+
+test('a changed order sends an update soon, not at the next interval', async (t) => {
+  const { a, b, close } = await pair(60_000);
+  t.after(close);
+  await until('both rows', () => accepted(a) >= 1 && accepted(b) >= 1);
+  const before = accepted(a);
+  // B now measures C before A: its order goes from [A, C] to [C, A].
+  b.observe([NAME], stateOf(new Set(), 10, { A: 50, C: 5 }));
+  await until('the update at A', () => accepted(a) > before, 8000);
+  const status = a.status() as { peers: { lastKind: string }[]; tables: { orders: unknown }[] };
+  assert.equal(status.peers[0]?.lastKind, 'update');
+  assert.deepEqual(status.tables[0]?.orders, [
+    ['A', ['B', 'C']],
+    ['B', ['C', 'A']],
+  ]);
 });

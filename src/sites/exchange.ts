@@ -56,6 +56,13 @@ export const RETRY_MS = 1000;
 /** The longest wait between retries of a peer with periodic updates off. */
 const MAX_RETRY_MS = 60_000;
 
+/** The least time between two updates sent because our order changed. */
+export const REORDER_SPACING_MS = 2000;
+
+/** The orders of a report, as one string to compare. */
+const orderKey = (names: readonly NameReport[]): string =>
+  JSON.stringify(names.map((n) => [n.name, n.order]));
+
 /** How many missed periodic updates make a peer's row stale. */
 export const MISSED_UPDATES = 3;
 
@@ -80,6 +87,8 @@ export class SiteExchange {
   private bound: string | undefined;
   private readonly sent = { updates: 0, events: 0 };
   private closed = false;
+  private reorderTimer: NodeJS.Timeout | undefined;
+  private lastReorderAt = 0;
 
   constructor(settings: ExchangeSettings, log: Logger, publish: (layer: SitesLayer) => void) {
     this.settings = settings;
@@ -140,13 +149,32 @@ export class SiteExchange {
   observe(names: readonly SteeredName[], state: StateView): void {
     const next = names.map((n) => measureName(this.settings.site, n, state));
     const reason = triggered(this.own, next);
+    const reordered = orderKey(this.own) !== orderKey(next);
     this.own = next;
     this.recompute();
     if (reason) this.sendAll('event', reason);
+    else if (reordered) this.reorderedUpdate();
+  }
+
+  /**
+   * Our order changed (no site lost): an update soon, not at the next interval, so the
+   * peers' tables follow within {@link REORDER_SPACING_MS}; orders that flap between close
+   * times send at most one update per spacing.
+   */
+  private reorderedUpdate(): void {
+    if (this.closed || this.reorderTimer !== undefined) return;
+    const wait = Math.max(0, this.lastReorderAt + REORDER_SPACING_MS - Date.now());
+    this.reorderTimer = setTimeout(() => {
+      this.reorderTimer = undefined;
+      this.lastReorderAt = Date.now();
+      this.sendAll('update', undefined);
+    }, wait);
+    this.reorderTimer.unref();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.reorderTimer);
     for (const link of this.links.values()) {
       clearTimeout(link.timer);
       clearTimeout(link.retry);
