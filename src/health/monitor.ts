@@ -9,6 +9,14 @@ export interface Target {
   readonly port: number | undefined;
 }
 
+/** A node's own figures, polled by a check (seed 000's polling variant). */
+export interface Figures {
+  /** Percent, 0-100. */
+  readonly load?: number;
+  /** Active connections. */
+  readonly connections?: number;
+}
+
 /** The raw outcome of one check. Monitors report facts; the tracker decides up or down. */
 export interface ProbeResult {
   readonly ok: boolean;
@@ -21,6 +29,8 @@ export interface ProbeResult {
    * the peer reset it before answering; `abnormal`, the answer began and was cut off.
    */
   readonly fault?: 'reset' | 'abnormal';
+  /** Figures the target reported of itself (an `http` check with `figures: true`). */
+  readonly figures?: Figures;
 }
 
 /** One kind of check, configured. */

@@ -33,6 +33,10 @@ export interface TrackerState {
   readonly resets: number;
   /** Checks whose answer was cut off before its end (seed 002: abnormal terminations). */
   readonly abnormal: number;
+  /** The load (percent) the target last reported of itself (`http` with `figures`). */
+  readonly load?: number;
+  /** The active connections the target last reported of itself. */
+  readonly connections?: number;
 }
 
 /** A state before any check. */
@@ -92,6 +96,17 @@ export function record(
     averageMs: averaged(state, result, now, settings),
     resets: state.resets + (result.fault === 'reset' ? 1 : 0),
     abnormal: state.abnormal + (result.fault === 'abnormal' ? 1 : 0),
+    ...figuresKept(state, result),
+  };
+}
+
+/** The figures a result reports, else the last ones (a failed check reports none). */
+function figuresKept(state: TrackerState, result: ProbeResult) {
+  const load = result.figures?.load ?? state.load;
+  const connections = result.figures?.connections ?? state.connections;
+  return {
+    ...(load === undefined ? {} : { load }),
+    ...(connections === undefined ? {} : { connections }),
   };
 }
 

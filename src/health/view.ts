@@ -37,6 +37,8 @@ export function healthStateView(
         up: state.health === 'up' ? true : state.health === 'down' ? false : underlying.up,
         ttlHint: settings ? ttlHint(state, settings) : underlying.ttlHint,
         responseMs: state.averageMs ?? underlying.responseMs,
+        load: state.load ?? underlying.load,
+        connections: state.connections ?? underlying.connections,
       };
       combined.set(key, { state, underlying, result });
       return result;

@@ -3,7 +3,13 @@ import type { RequestOptions } from 'node:https';
 import { isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import { httpGet, HttpGetError } from '../../lib/http-get.js';
-import { defineMonitor, type Monitor, type ProbeResult, type Target } from '../monitor.js';
+import {
+  defineMonitor,
+  type Figures,
+  type Monitor,
+  type ProbeResult,
+  type Target,
+} from '../monitor.js';
 import { endpoint, errorCode, errorReason, runProbe, type Finish } from './probe.js';
 
 /** At most this much of a body is read when looking for `contains`. */
@@ -44,6 +50,12 @@ const httpSettings = {
     Type.Boolean({
       description:
         'download the whole page (up to 16 MiB): the response time includes it, and a body cut off before its end fails the check (seed 002 page downloads)',
+    }),
+  ),
+  figures: Type.Optional(
+    Type.Boolean({
+      description:
+        'read {"load": percent, "connections": N} from the JSON body into the live state (seed 000 polling); a body that is no such JSON fails the check',
     }),
   ),
   headers: Type.Record(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), Type.String(), {
@@ -149,20 +161,27 @@ function sendRequest(
   const stop = new AbortController();
   const needle = config.contains === undefined ? undefined : Buffer.from(config.contains, 'utf8');
   const download = config.download === true;
+  const figures = config.figures === true;
   httpGet(options, {
     tls: type === 'https',
     maxBodyBytes: download ? MAX_DOWNLOAD_BYTES : MAX_BODY_BYTES,
     signal: stop.signal,
-    readBody: (status) => (download || needle !== undefined) && config.expect.includes(status),
+    readBody: (status) =>
+      (download || figures || needle !== undefined) && config.expect.includes(status),
     // A download reads to the end: the page's time is the figure measured.
-    enough: (body) => !download && needle !== undefined && body.includes(needle),
+    enough: (body) => !download && !figures && needle !== undefined && body.includes(needle),
   }).then(
     ({ status, body, complete }) => {
       if (!config.expect.includes(status)) finish(false, `status ${status}`);
       else if (download && !complete && body.length < MAX_DOWNLOAD_BYTES)
         finish(false, 'incomplete body', 'abnormal');
-      else if (needle === undefined || body.includes(needle)) finish(true);
-      else finish(false, 'body mismatch');
+      else if (needle !== undefined && !body.includes(needle)) finish(false, 'body mismatch');
+      else if (!figures) finish(true);
+      else {
+        const read = figuresOf(body);
+        if (read) finish(true, undefined, undefined, read);
+        else finish(false, 'bad figures');
+      }
     },
     (error: unknown) => {
       // `aborted` comes only from the release below, once the check has settled.
@@ -172,5 +191,29 @@ function sendRequest(
   );
   return () => {
     stop.abort();
+  };
+}
+
+/**
+ * The figures of a JSON body: `load` a number 0-100, `connections` an integer >= 0, each
+ * optional; undefined when the body is no JSON object or a figure is out of range.
+ */
+export function figuresOf(body: Buffer): Figures | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const { load, connections } = parsed as Record<string, unknown>;
+  const loadOk = load === undefined || (typeof load === 'number' && load >= 0 && load <= 100);
+  const connectionsOk =
+    connections === undefined ||
+    (typeof connections === 'number' && Number.isInteger(connections) && connections >= 0);
+  if (!loadOk || !connectionsOk) return undefined;
+  return {
+    ...(typeof load === 'number' ? { load } : {}),
+    ...(typeof connections === 'number' ? { connections } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ProbeResult, Target } from '../monitor.js';
+import type { Figures, ProbeResult, Target } from '../monitor.js';
 
 /**
  * What every monitor shares: one check as a promise that settles exactly once, on its
@@ -8,7 +8,12 @@ import type { ProbeResult, Target } from '../monitor.js';
  */
 
 /** Ends a check; the first call wins, later calls are ignored. */
-export type Finish = (ok: boolean, reason?: string, fault?: ProbeResult['fault']) => void;
+export type Finish = (
+  ok: boolean,
+  reason?: string,
+  fault?: ProbeResult['fault'],
+  figures?: Figures,
+) => void;
 
 /**
  * Starts the work of one check and returns the function that releases it (destroys
@@ -27,13 +32,17 @@ export function runProbe(signal: AbortSignal, body: ProbeBody): Promise<ProbeRes
   return new Promise((resolve) => {
     let settled = false as boolean; // set by `finish`, possibly inside `body`
     let release: (() => void) | undefined;
-    const finish: Finish = (ok, reason, fault) => {
+    const finish: Finish = (ok, reason, fault, figures) => {
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);
       releaseQuietly(release);
       const result = probeResult(ok, performance.now() - started, reason);
-      resolve(fault === undefined ? result : { ...result, fault });
+      resolve({
+        ...result,
+        ...(fault === undefined ? {} : { fault }),
+        ...(figures === undefined ? {} : { figures }),
+      });
     };
     const onAbort = (): void => {
       finish(false, 'timeout');
