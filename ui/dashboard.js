@@ -35,6 +35,7 @@ function fromApi(services) {
         admin: m.admin,
         override: m.override,
         effective: m.effective,
+        agent: m.agent,
         share: m.shareLastMinute,
       })),
     })),

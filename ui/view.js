@@ -11,6 +11,7 @@
  *   override: null | { health?: string | null, admin?: string | null, until?: string | null,
  *                      reason?: string | null, by?: string | null },
  *   effective: null | { up: boolean | null, admin: string },
+ *   agent?: { load: number | null, connections: number | null } | null,
  *   share: number | null,
  * }} MemberView
  * @typedef {{ name: string, pools: { name: string, members: MemberView[] }[] }} ServiceView
@@ -40,6 +41,16 @@ function badge(kind, state, prefix = '') {
   const node = el('span', `badge ${kind}-${state}`, `${prefix}${state}`);
   node.dataset.state = state;
   return node;
+}
+
+/** What a member's agent announces: `load 20 %, 12 conns`; empty when nothing. */
+function agentText(agent) {
+  if (!agent) return '';
+  const parts = [];
+  if (agent.load !== null && agent.load !== undefined) parts.push(`load ${agent.load} %`);
+  if (agent.connections !== null && agent.connections !== undefined)
+    parts.push(`${agent.connections} conns`);
+  return parts.join(', ');
 }
 
 /** Why a member is or is not in the answers, from what the answers use. */
@@ -113,7 +124,8 @@ function memberRow(service, member, actions) {
     fill(cells.health, ...health);
     cells.since.textContent = ago(m.health.since, now);
     cells.since.title = m.health.since ?? '';
-    cells.reason.textContent = m.health.reason ?? '–';
+    cells.reason.textContent =
+      [m.health.reason, agentText(m.agent)].filter(Boolean).join(' · ') || '–';
     const admin = [badge('admin', m.admin)];
     if (m.override && m.override.admin) admin.push(badge('forced', m.override.admin, 'forced '));
     if (m.override) {
@@ -233,6 +245,19 @@ function renderRows(table, service, now, actions) {
       entry.row.remove();
       table.rows.delete(key);
     }
+  const empty = table.body.querySelector('.no-members');
+  if (seen.size > 0) empty?.remove();
+  else if (!empty) {
+    const row = el('tr', 'no-members');
+    const cell = el(
+      'td',
+      'hint',
+      'No members now (members that join by announcing show when they do).',
+    );
+    cell.colSpan = HEADINGS.length;
+    row.append(cell);
+    table.body.append(row);
+  }
 }
 
 /** One policy step as text: `up: kept a, b; dropped c (down)`. */
@@ -288,9 +313,11 @@ export function renderDecisions(body, decisions) {
 const scalar = (value) =>
   value === null || value === undefined
     ? '–'
-    : typeof value === 'object'
-      ? JSON.stringify(value)
-      : String(value);
+    : Array.isArray(value) && value.every((v) => typeof v !== 'object')
+      ? value.join(', ')
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
 
 /**
  * Any JSON the page does not know the shape of (agents, cluster, sites): an array of

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';
-import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
+import { randomBytes } from 'node:crypto';
+import { startAgentProcess, stopAgentProcess } from '../helpers/agent-process.js';
 import { startChromium } from '../helpers/browser.js';
 import { query } from '../helpers/dns-client.js';
 import {
@@ -12,21 +13,28 @@ import {
   tmpdirWith,
   type ServerProcess,
 } from '../helpers/server-process.js';
-import { listenOnOnePort } from '../helpers/sockets.js';
+import { startHttpBackends, type HttpBackends } from '../helpers/http-backends.js';
 
-// The web dashboard in a real headless Chromium, against a real server whose three members
-// are checked over HTTP against backends of this test (127.0.0.21-23, one port the system
-// chose). The page is loaded, the token typed in, one backend stopped (its member must turn
-// red within 2 s), another member drained and enabled with the page's buttons, each
-// checked in the next DNS answers over UDP. A screenshot is kept in test-artifacts/.
+// The web dashboard in a real headless Chromium, against a real server with two services
+// whose members are checked over HTTP against backend processes of this test (127.0.0.21-24,
+// one port the system chose), and a node that joins a third service by announcing itself.
+// The page is loaded, the token typed in, one backend killed (its member must turn red
+// within 2 s), a member of the other service drained and enabled with the page's buttons,
+// each checked in the next DNS answers over UDP. A screenshot is kept in test-artifacts/
+// (docs/dashboard.md).
 
+/** Checked every 500 ms, down after one failed check: the member killed turns red fast. */
 const SERVICE = 'www.example.org.';
-const ADDRESSES = { a: '127.0.0.21', b: '127.0.0.22', c: '127.0.0.23' } as const;
+/** Down after three failed checks: a check slowed by a busy machine does not move c or d. */
+const DRAINED = 'api.example.org.';
+const ADDRESSES = { a: '127.0.0.21', b: '127.0.0.22', c: '127.0.0.23', d: '127.0.0.24' } as const;
 const TOKEN = 'dashboard-test-token-0123456789';
-/** Where the screenshots go (git-ignored; docs/api.md says so). */
+/** The address the agent announces for app.example.org. */
+const AGENT_ADDRESS = '127.0.0.31';
+/** Where the screenshots go (git-ignored; docs/dashboard.md says so). */
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 
-const backends = new Map<string, http.Server>();
+let backends!: HttpBackends;
 let server!: ServerProcess;
 let page!: Page;
 /** Console errors and uncaught exceptions of the page, as they came. */
@@ -43,26 +51,10 @@ function step(name: string, body: (t: TestContext) => Promise<void>): void {
       await body(t);
     } catch (error) {
       failed = true;
+      // The server's health transitions tell a flapping check from a slow page.
+      for (const line of server.logs()) if (line.includes(' -> ')) t.diagnostic(line);
       throw error;
     }
-  });
-}
-
-function backend(): http.Server {
-  return http.createServer((request, response) => {
-    response.writeHead(request.url === '/health' ? 200 : 404).end('ok');
-  });
-}
-
-/** Stops a backend: its port on that address refuses connections from now on. */
-function stopBackend(address: string): Promise<void> {
-  const stopped = backends.get(address)!;
-  backends.delete(address);
-  stopped.closeAllConnections();
-  return new Promise((resolve) => {
-    stopped.close(() => {
-      resolve();
-    });
   });
 }
 
@@ -71,6 +63,9 @@ workers: 1
 api:
   listen: 127.0.0.1:0
   tokenFile: api.tokens
+agents:
+  listen: [127.0.0.1:0]
+  keyFile: agent.key
 health:
   startupGrace: 2s
 zones:
@@ -89,51 +84,80 @@ services:
         members:
           - { name: a, address: ${ADDRESSES.a} }
           - { name: b, address: ${ADDRESSES.b} }
-          - { name: c, address: ${ADDRESSES.c} }
     health:
       type: http
       port: ${port}
       path: /health
-      interval: 200ms
-      timeout: 150ms
+      interval: 500ms
+      timeout: 450ms
       fall: 1
       rise: 1
     policies: [up, admin, round-robin]
+  - name: api.example.org
+    ttl: 5
+    answers: 3
+    pools:
+      - name: api
+        members:
+          - { name: c, address: ${ADDRESSES.c} }
+          - { name: d, address: ${ADDRESSES.d} }
+    health:
+      type: http
+      port: ${port}
+      path: /health
+      interval: 500ms
+      timeout: 450ms
+      fall: 3
+      rise: 1
+    policies: [up, admin, round-robin]
+    allDown: nodata
+  - name: app.example.org
+    ttl: 5
+    dynamic:
+      pool: agents
+    policies: [up, admin, least-load]
+    allDown: nodata
 `;
 
-/** The addresses of the next `rounds` answers for the service, over UDP. */
+/** The addresses of the next `rounds` answers for api.example.org, over UDP. */
 async function answered(rounds: number): Promise<Set<string>[]> {
   const replies: Set<string>[] = [];
   for (let i = 0; i < rounds; i++) {
-    const reply = await query(server.address, { name: 'www.example.org', type: 'A' });
+    const reply = await query(server.address, { name: 'api.example.org', type: 'A' });
     replies.push(new Set(reply.answers.flatMap((a) => (a.type === 'A' ? [a.data] : []))));
   }
   return replies;
 }
 
-const row = (member: string): string =>
-  `[data-service="${SERVICE}"] tr[data-member="web/${member}"]`;
-const healthOf = (member: string, state: string): string =>
-  `${row(member)} td.health[data-state="${state}"]`;
+/** The row of member `id` (`pool/name`) of `service`. */
+const row = (id: string, service = SERVICE): string =>
+  `[data-service="${service}"] tr[data-member="${id}"]`;
+const healthOf = (id: string, state: string, service = SERVICE): string =>
+  `${row(id, service)} td.health[data-state="${state}"]`;
 
 before(async () => {
-  const servers = Object.values(ADDRESSES).map((address) => {
-    const created = backend();
-    backends.set(address, created);
-    return [created, address] as const;
-  });
-  cleanups.push(async () => {
-    for (const address of [...backends.keys()]) await stopBackend(address);
-  });
-  const port = await listenOnOnePort(servers);
+  backends = await startHttpBackends(Object.values(ADDRESSES));
+  cleanups.push(() => backends.stop());
+  const port = backends.port;
   const dir = await tmpdirWith({
     'steerdns.yaml': config(port),
     'api.tokens': `dashboard ${TOKEN}\n`,
+    'agent.key': `${randomBytes(32).toString('hex')}\n`,
   });
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   server = await startServer(['serve', '--config', join(dir, 'steerdns.yaml')]);
   cleanups.push(() => server.stop());
   assert.ok(server.api, 'the server has an operator interface');
+  // One node that joins app.example.org by announcing itself: the agents section.
+  const agent = startAgentProcess({
+    port: server.agents[0]!.port,
+    keyFile: join(dir, 'agent.key'),
+    service: 'app.example.org',
+    node: 'app1',
+    address: AGENT_ADDRESS,
+    load: 20,
+  });
+  cleanups.push(() => stopAgentProcess(agent));
   const chromium = await startChromium({ startTimeoutMs: 60_000 });
   cleanups.push(() => chromium.close());
   const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 720 } });
@@ -155,20 +179,25 @@ after(async () => {
   } catch {
     // The screenshot is a help, not the test.
   }
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  // Every cleanup runs, whatever the others do.
+  const errors: unknown[] = [];
+  for (const cleanup of cleanups.reverse())
+    await cleanup().catch((error: unknown) => errors.push(error));
+  if (errors.length > 0) throw new AggregateError(errors, 'dashboard test: cleanup failed');
 });
 
 step('the page loads without console errors and shows every member up', async () => {
   const response = await page.goto(`http://127.0.0.1:${server.api!.port}/ui/`);
   assert.equal(response?.status(), 200);
-  for (const member of ['a', 'b', 'c']) await page.waitForSelector(healthOf(member, 'up'));
+  for (const id of ['web/a', 'web/b']) await page.waitForSelector(healthOf(id, 'up'));
+  for (const id of ['api/c', 'api/d']) await page.waitForSelector(healthOf(id, 'up', DRAINED));
   assert.deepEqual(problems, []);
 });
 
 step('with the token entered, the page shows the live view and allows actions', async () => {
   await page.getByLabel('API token').fill(TOKEN);
   await page.getByRole('button', { name: 'Use token' }).click();
-  const drain = page.getByRole('button', { name: `Drain web/c of ${SERVICE}` });
+  const drain = page.getByRole('button', { name: `Drain api/c of ${DRAINED}` });
   await drain.and(page.locator(':enabled')).waitFor();
   // The token is kept for the tab only.
   // (The page's own code, as text: the tests are type-checked without the DOM's types.)
@@ -179,20 +208,37 @@ step('with the token entered, the page shows the live view and allows actions', 
   assert.deepEqual(problems, []);
 });
 
-step('a member whose backend is stopped turns red within 2 s', async (t) => {
+step('a node that announces itself shows in the agents section', async () => {
+  const announced = page.locator('#agents tbody tr', { hasText: 'app1' });
+  await announced.waitFor();
+  const text = await announced.innerText();
+  assert.match(text, /app\.example\.org/);
+  assert.ok(text.includes(AGENT_ADDRESS), text);
+  // And as a member of the service it announces.
+  await page.waitForSelector(`[data-service="app.example.org."] tr[data-member$="/app1"]`);
+  assert.deepEqual(problems, []);
+});
+
+step('a member whose backend is killed turns red within 2 s', async (t) => {
+  // From a page that shows it up, so that what turns red is this kill.
+  await page.waitForSelector(healthOf('web/b', 'up'));
+  const earlier = new Set(server.logs());
   const start = performance.now();
   // When the server saw it (its log line), to tell a slow check from a slow page.
   const seen = server
-    .waitForLog((_entry, line) => line.includes('web/b: up -> down'), 10_000)
+    .waitForLog((_entry, line) => !earlier.has(line) && line.includes('web/b: up -> down'), 10_000)
     .then(
-      () => `${(performance.now() - start).toFixed(0)} ms`,
+      (line) => {
+        const { reason } = JSON.parse(line) as { reason?: string };
+        return `${(performance.now() - start).toFixed(0)} ms (${reason ?? '?'})`;
+      },
       () => 'never',
     );
-  await stopBackend(ADDRESSES.b);
-  await page.waitForSelector(healthOf('b', 'down'), { timeout: 10_000 });
+  await backends.kill(ADDRESSES.b);
+  await page.waitForSelector(healthOf('web/b', 'down'), { timeout: 10_000 });
   const elapsed = performance.now() - start;
   t.diagnostic(`red after ${elapsed.toFixed(0)} ms; the server logged it down after ${await seen}`);
-  const badge = JSON.stringify(`${healthOf('b', 'down')} .badge`);
+  const badge = JSON.stringify(`${healthOf('web/b', 'down')} .badge`);
   const colour = await page.evaluate<string>(
     `getComputedStyle(document.querySelector(${badge})).backgroundColor`,
   );
@@ -201,28 +247,27 @@ step('a member whose backend is stopped turns red within 2 s', async (t) => {
 });
 
 step('the drain button drains the member: the next answers leave it out', async () => {
-  await page.getByRole('button', { name: `Drain web/c of ${SERVICE}` }).click();
-  await page.getByText(`Drained web/c (${SERVICE}).`).waitFor();
-  for (const reply of await answered(10))
-    assert.deepEqual([...reply], [ADDRESSES.a], 'only a: b is down and c drained');
-  await page.waitForSelector(`${row('c')} .forced-draining`);
+  await page.getByRole('button', { name: `Drain api/c of ${DRAINED}` }).click();
+  await page.getByText(`Drained api/c (${DRAINED}).`).waitFor();
+  for (const reply of await answered(10)) assert.deepEqual([...reply], [ADDRESSES.d]);
+  await page.waitForSelector(`${row('api/c', DRAINED)} .forced-draining`);
   await mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
   assert.deepEqual(problems, []);
 });
 
 step('the enable button puts it back in the answers', async () => {
-  await page.getByRole('button', { name: `Enable web/c of ${SERVICE}` }).click();
-  await page.getByText(`Enabled web/c (${SERVICE}).`).waitFor();
+  await page.getByRole('button', { name: `Enable api/c of ${DRAINED}` }).click();
+  await page.getByText(`Enabled api/c (${DRAINED}).`).waitFor();
   for (const reply of await answered(10))
-    assert.deepEqual([...reply].sort(), [ADDRESSES.a, ADDRESSES.c]);
-  await page.waitForSelector(`${row('c')} td.serving[data-state="in"]`);
+    assert.deepEqual([...reply].sort(), [ADDRESSES.c, ADDRESSES.d]);
+  await page.waitForSelector(`${row('api/c', DRAINED)} td.serving[data-state="in"]`);
   assert.deepEqual(problems, []);
 });
 
 step('the decisions log shows the queries the test sent, explained', async () => {
-  const sampled = page.locator('#decisions-body tr', { hasText: 'www.example.org. A' }).first();
+  const sampled = page.locator('#decisions-body tr', { hasText: 'api.example.org. A' }).first();
   await sampled.waitFor();
   assert.match(await sampled.innerText(), /127\.0\.0\.1 udp/);
-  assert.match(await sampled.innerText(), /NOERROR 127\.0\.0\.2[13]/);
+  assert.match(await sampled.innerText(), /NOERROR 127\.0\.0\.2[34]/);
 });
