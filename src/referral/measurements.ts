@@ -39,6 +39,13 @@ export function measuredView(agents: readonly AgentMeasurement[]): MeasuredView 
     for (const s of entry.sites) if (s.ok && s.ms !== undefined) figures.set(s.address, s.ms);
     return [{ entry, bytes, figures }];
   });
+  const figuresOf = (agent: IndexedAgent, bits: number, now: number): AgentFigures => ({
+    agent: agent.entry.agent,
+    address: agent.entry.address,
+    commonBits: bits,
+    ageMs: Math.max(0, now - agent.entry.receivedAt),
+    figure: (address) => agent.figures.get(address),
+  });
   return {
     nearest(location, now): AgentFigures | undefined {
       let best: IndexedAgent | undefined;
@@ -49,15 +56,11 @@ export function measuredView(agents: readonly AgentMeasurement[]): MeasuredView 
         if (bits > bestBits || (bits === bestBits && bits >= 0 && newer(agent, best)))
           [best, bestBits] = [agent, bits];
       }
-      if (!best) return undefined;
-      const { entry, figures } = best;
-      return {
-        agent: entry.agent,
-        address: entry.address,
-        commonBits: bestBits,
-        ageMs: Math.max(0, now - entry.receivedAt),
-        figure: (address) => figures.get(address),
-      };
+      return best && figuresOf(best, bestBits, now);
+    },
+    named(name, location, now): AgentFigures | undefined {
+      const agent = indexed.find((a) => a.entry.agent === name);
+      return agent && figuresOf(agent, Math.max(0, commonPrefix(agent.bytes, location)), now);
     },
   };
 }

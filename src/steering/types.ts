@@ -98,6 +98,8 @@ export interface AgentFigures {
 export interface MeasuredView {
   /** The agent nearest to `location` (same family), or undefined when none is. */
   nearest(location: Uint8Array, now: number): AgentFigures | undefined;
+  /** The agent of this name (a configured "client prefix -> agent" table), if heard. */
+  named(agent: string, location: Uint8Array, now: number): AgentFigures | undefined;
 }
 
 /** Who asked: the resolver and, if it sent one, the client subnet (RFC 7871). */

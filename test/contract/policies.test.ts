@@ -42,7 +42,10 @@ const SAMPLES: Readonly<Record<string, readonly object[]>> = {
   topology: [{ strict: true }, { strict: false }],
   geo: [{ strict: true }, { strict: false }],
   cost: [{ keep: 'all' }, { keep: 'cheapest' }, { keep: 'cheapest', margin: 2 }],
-  measured: [{ maxAge: 1 }, { maxAge: 86_400 }],
+  measured: [
+    { maxAge: 1 },
+    { maxAge: 86_400, agents: [{ cidr: '198.51.100.0/24', agent: 'pop1' }] },
+  ],
   proximity: [
     {
       locations: [

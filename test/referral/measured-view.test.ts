@@ -37,6 +37,8 @@ test('the nearest agent: the longest common prefix, same family; equal prefixes:
   assert.equal(figures.ageMs, 4000);
   assert.equal(figures.figure('192.0.2.1'), 10);
   assert.equal(figures.figure('192.0.2.2'), undefined, 'a failed probe is no figure');
+  assert.equal(view.named('pop6', parseAddress('198.51.100.1')!, 5000)?.address, '2001:db8::10');
+  assert.equal(view.named('pop9', parseAddress('198.51.100.1')!, 5000), undefined);
   assert.equal(measuredView([]), undefined);
   const v4only = measuredView([agent('pop1', '198.51.100.10', 0, 1)])!;
   assert.equal(v4only.nearest(parseAddress('2001:db8::1')!, 0), undefined, 'other family');
