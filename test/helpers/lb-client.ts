@@ -11,6 +11,11 @@ import { createInterface } from 'node:readline';
  *   answers `{ "counts": { "s1": 500, ... } }` (errors counted as `error: ...`)
  * - `{ "op": "rate", "rps": 1000, "ms": 5000 }`: a new connection and request every 1/rps s;
  *   answers `{ "sent", "ok", "gapMs", "p50Ms", "p99Ms" }` (the longest time without a success)
+ * - `{ "op": "flood", "parallel": 8, "ms": 5000 }`: as many as `parallel` loops manage;
+ *   answers `{ "rps", "errors", "p50Ms", "p99Ms" }`
+ * - `{ "op": "rate-flows", "rps": 1000, "ms": 4000, "n": 20 }`: the same rate over n open
+ *   connections (keep-alive): answers `{ "sent", "ok", "gapMs" }`
+ * `rate` and `flood` take `"host"` to go to another address (a server's own: direct).
  * Usage: node --import tsx test/helpers/lb-client.ts ADDRESS PORT
  */
 const host = process.argv[2] ?? '203.0.113.10';
@@ -36,9 +41,9 @@ function takeResponse(conn: Conn): string | undefined {
   return body;
 }
 
-function open(): Promise<Conn> {
+function open(to = host): Promise<Conn> {
   return new Promise((resolve) => {
-    const socket = connect({ host, port });
+    const socket = connect({ host: to, port });
     const conn: Conn = { socket, buffer: '', waiting: undefined, dead: undefined };
     const fail = (why: string): void => {
       conn.dead ??= why;
@@ -88,8 +93,8 @@ function ask(conn: Conn): Promise<string> {
 
 const conns: Conn[] = [];
 
-async function once(): Promise<string> {
-  const conn = await open();
+async function once(to = host): Promise<string> {
+  const conn = await open(to);
   const answer = await ask(conn);
   conn.socket.destroy();
   return answer;
@@ -109,7 +114,32 @@ async function many(n: number, parallel: number): Promise<Record<string, number>
   return counts;
 }
 
-async function rate(rps: number, ms: number): Promise<Record<string, number>> {
+/** `parallel` loops of connect + request + close for `ms`: requests a second and latencies. */
+async function flood(parallel: number, ms: number, to: string): Promise<Record<string, number>> {
+  const started = performance.now();
+  const latencies: number[] = [];
+  let errors = 0;
+  const loop = async (): Promise<void> => {
+    while (performance.now() - started < ms) {
+      const t0 = performance.now();
+      const answer = await once(to);
+      if (answer.startsWith('error')) errors++;
+      else latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, loop));
+  const elapsed = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => latencies[Math.floor(q * (latencies.length - 1))] ?? NaN;
+  return {
+    rps: Math.round((latencies.length * 1000) / elapsed),
+    errors,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+  };
+}
+
+async function rate(rps: number, ms: number, to: string): Promise<Record<string, number>> {
   const started = performance.now();
   let sent = 0;
   let ok = 0;
@@ -124,7 +154,7 @@ async function rate(rps: number, ms: number): Promise<Record<string, number>> {
     sent++;
     const t0 = performance.now();
     pending.push(
-      once().then((answer) => {
+      once(to).then((answer) => {
         if (answer.startsWith('error')) return;
         const t1 = performance.now();
         ok++;
@@ -140,12 +170,54 @@ async function rate(rps: number, ms: number): Promise<Record<string, number>> {
   return { sent, ok, gapMs: Math.round(gapMs), p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 
+/**
+ * `rps` requests a second for `ms` over `count` long-lived connections (each one request at a
+ * time; a request due on a busy connection waits for it): the longest time without an answer.
+ */
+async function rateOnFlows(
+  rps: number,
+  ms: number,
+  count: number,
+): Promise<Record<string, number>> {
+  const flows = await Promise.all(Array.from({ length: count }, () => open()));
+  const started = performance.now();
+  let sent = 0;
+  let ok = 0;
+  let lastOk = started;
+  let gapMs = 0;
+  const busy = new Set<Conn>();
+  const pending: Promise<void>[] = [];
+  while (performance.now() - started < ms) {
+    const due = started + (sent * 1000) / rps;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const conn = flows[sent % count]!;
+    sent++;
+    if (busy.has(conn)) continue;
+    busy.add(conn);
+    pending.push(
+      ask(conn).then((answer) => {
+        busy.delete(conn);
+        if (answer.startsWith('error')) return;
+        const now = performance.now();
+        ok++;
+        gapMs = Math.max(gapMs, now - lastOk);
+        lastOk = Math.max(lastOk, now);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  for (const conn of flows) conn.socket.destroy();
+  return { sent, ok, gapMs: Math.round(gapMs) };
+}
+
 async function handle(command: {
   op: string;
   n?: number;
   parallel?: number;
   rps?: number;
   ms?: number;
+  host?: string;
 }): Promise<unknown> {
   switch (command.op) {
     case 'open': {
@@ -158,7 +230,11 @@ async function handle(command: {
     case 'new':
       return { counts: await many(command.n ?? 1, command.parallel ?? 10) };
     case 'rate':
-      return rate(command.rps ?? 100, command.ms ?? 1000);
+      return rate(command.rps ?? 100, command.ms ?? 1000, command.host ?? host);
+    case 'rate-flows':
+      return rateOnFlows(command.rps ?? 100, command.ms ?? 1000, command.n ?? 10);
+    case 'flood':
+      return flood(command.parallel ?? 8, command.ms ?? 1000, command.host ?? host);
     case 'close':
       for (const conn of conns.splice(0)) conn.socket.destroy();
       return {};
