@@ -53,6 +53,7 @@ export interface CompiledDistributedSites {
   readonly httpRedirect: { readonly listen: Address } | undefined;
   readonly useDnsRespond: boolean;
   readonly weights: readonly number[];
+  readonly fewSitesByCapacity: boolean;
   readonly maxPeers: number;
   readonly peers: readonly CompiledPeerSite[];
 }
@@ -186,6 +187,7 @@ export function compileDistributedSites(
         : undefined,
     useDnsRespond: s.useDnsRespond ?? true,
     weights: s.weights ?? SITES_DEFAULTS.weights,
+    fewSitesByCapacity: s.fewSitesByCapacity ?? false,
     maxPeers,
     peers: compilePeers(at, s, intervalMs),
   };

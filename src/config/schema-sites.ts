@@ -70,6 +70,12 @@ export function distributedSitesSchema(duration: TUnion<[TInteger, TString]>) {
           description: 'OHW-1..16; default 6, 4, 2 and 1 for the rest; 0 gives no weight',
         }),
       ),
+      fewSitesByCapacity: Type.Optional(
+        Type.Boolean({
+          description:
+            'with 3 or fewer sites, hand off by the connections each site can still take (capacity: minus connections) instead of ranks; default false',
+        }),
+      ),
       maxPeers: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PEERS_LIMIT })),
       peers: Type.Array(
         Type.Object(

@@ -50,6 +50,7 @@ function settings(site: string, peer: string, dir: string, intervalMs: number): 
     keys: [{ id: '1', key: KEY }],
     maxSkewMs: 30_000,
     weights: [4, 2, 1, 0],
+    fewSitesByCapacity: false,
     ttl: 60,
     useDnsRespond: true,
     peers: [{ name: peer, address: undefined, addressFile: join(dir, `${peer}.addr`), intervalMs }],

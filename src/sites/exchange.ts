@@ -33,6 +33,8 @@ export interface ExchangeSettings {
   readonly keys: readonly { readonly id: string; readonly key: string }[];
   readonly maxSkewMs: number;
   readonly weights: readonly number[];
+  /** Three or fewer sites: totals by remaining connections, when every site reports them. */
+  readonly fewSitesByCapacity: boolean;
   readonly ttl: number;
   readonly useDnsRespond: boolean;
   readonly peers: readonly PeerSettings[];
@@ -224,7 +226,8 @@ export class SiteExchange {
     const rows = new Map<string, PeerRow>();
     for (const [name, link] of this.links) if (link.row) rows.set(name, link.row);
     const { site, weights } = this.settings;
-    this.tables = this.own.map((own) => handoffTable(site, own, rows, weights, now));
+    const byCapacity = this.settings.fewSitesByCapacity;
+    this.tables = this.own.map((own) => handoffTable(site, own, rows, weights, now, byCapacity));
     const layer: SitesLayer = {
       site,
       ttl: this.settings.ttl,

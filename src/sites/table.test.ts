@@ -106,3 +106,59 @@ test('triggers: a peer lost, a local constraint, and their recovery', () => {
   assert.equal(triggered(all, [full]), 'local-constraint');
   assert.equal(triggered([full], all), 'recovered');
 });
+
+test('three or fewer sites: totals by the connections each can still take, if all report', () => {
+  const three = (site: string, available: number | null, up = true): NameReport => ({
+    name: NAME,
+    order: ['A', 'B', 'C'].filter((s) => s !== site),
+    measured: ['A', 'B', 'C'].map((s) => ({ site: s, address: s, up: true, averageMs: 10 })),
+    capacity: [{ address: site, up, available }],
+  });
+  const rows = (reports: Record<string, NameReport>) =>
+    new Map(
+      Object.entries(reports).map(([site, r]): [string, PeerRow] => [
+        site,
+        { report: report(site, r), receivedAt: 0, expiresAt: 1000 },
+      ]),
+    );
+  const byCapacity = handoffTable(
+    'A',
+    three('A', 900),
+    rows({ B: three('B', 400), C: three('C', 100) }),
+    WEIGHTS,
+    10,
+    true,
+  );
+  assert.deepEqual(Object.fromEntries(byCapacity.totals), { A: 900, B: 400, C: 100 });
+  const downVip = handoffTable(
+    'A',
+    three('A', 900),
+    rows({ B: three('B', 400, false), C: three('C', 100) }),
+    WEIGHTS,
+    10,
+    true,
+  );
+  assert.equal(Object.fromEntries(downVip.totals)['B'], 0, 'a down VIP takes nothing');
+  const oneUnknown = handoffTable(
+    'A',
+    three('A', 900),
+    rows({ B: three('B', null), C: three('C', 100) }),
+    WEIGHTS,
+    10,
+    true,
+  );
+  assert.deepEqual(
+    Object.fromEntries(oneUnknown.totals),
+    { A: 8, B: 6, C: 4 },
+    'a site without a limit: the ranks (orders B C, A C, A B)',
+  );
+  const off = handoffTable(
+    'A',
+    three('A', 900),
+    rows({ B: three('B', 400), C: three('C', 100) }),
+    WEIGHTS,
+    10,
+  );
+  assert.deepEqual(Object.fromEntries(off.totals), { A: 8, B: 6, C: 4 }, 'off: the ranks');
+  assert.notEqual(tableAt('A', new Set()).totals.length, 3, 'six sites: never by capacity');
+});

@@ -31,17 +31,42 @@ export function handoffTable(
   peers: ReadonlyMap<string, PeerRow>,
   weights: readonly number[],
   now: number,
+  fewSitesByCapacity = false,
 ): HandoffTable {
   const reachable = reachableSites(own);
-  const orders: [string, readonly string[]][] = [];
-  if (reachable.has(local)) orders.push([local, own.order]);
+  const rows: [string, NameReport][] = [];
+  if (reachable.has(local)) rows.push([local, own]);
   for (const [site, row] of [...peers].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!reachable.has(site) || row.expiresAt <= now) continue;
     const theirs = row.report.names.find((n) => n.name === own.name);
-    if (theirs) orders.push([site, theirs.order]);
+    if (theirs) rows.push([site, theirs]);
   }
-  const totals = totalsFromOrders(orders, weights);
+  const orders = rows.map(([site, report]) => [site, report.order] as const);
+  const sites = new Set(own.measured.map((m) => m.site));
+  const byCapacity = fewSitesByCapacity && sites.size <= 3 ? capacityTotals(rows) : undefined;
+  const totals = byCapacity ?? totalsFromOrders(orders, weights);
   for (const m of own.measured) if (!totals.has(m.site)) totals.set(m.site, 0);
   const sorted = [...totals].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return { name: own.name, orders, totals: sorted };
+}
+
+/**
+ * Seed 003's fallback for three or fewer sites, where ranks say little: each counted site's
+ * total is the connections its up VIPs can still take (MAXCONNS - VIPCONNS), as it reported
+ * them; undefined (use the ranks) unless every counted site reports a limit for each VIP.
+ */
+export function capacityTotals(
+  rows: readonly (readonly [string, NameReport])[],
+): Map<string, number> | undefined {
+  const totals = new Map<string, number>();
+  for (const [site, report] of rows) {
+    if (report.capacity.length === 0) return undefined;
+    let available = 0;
+    for (const vip of report.capacity) {
+      if (vip.available === null) return undefined;
+      if (vip.up) available += vip.available;
+    }
+    totals.set(site, available);
+  }
+  return rows.length > 0 ? totals : undefined;
 }
