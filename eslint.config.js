@@ -18,7 +18,16 @@ const BELOW_SERVER = [
   'sites',
   'referral',
 ];
-const BELOW_APP = [...BELOW_SERVER, 'lb', 'answer', 'config', 'server', 'control', 'api'];
+const BELOW_APP = [
+  ...BELOW_SERVER,
+  'lb',
+  'answer',
+  'config',
+  'server',
+  'control',
+  'metrics',
+  'api',
+];
 
 /**
  * What each folder of src/ may import from, besides itself; everything else of src/
@@ -43,6 +52,7 @@ export const ALLOWED_IMPORTS = {
   config: ['lib', 'dns', 'steering', 'health', 'agent', 'lb'],
   server: [...BELOW_SERVER, 'answer', 'config'],
   control: [...BELOW_SERVER, 'answer', 'config', 'server'],
+  metrics: [...BELOW_SERVER, 'answer', 'config', 'server', 'control'],
   api: [...BELOW_SERVER, 'answer', 'config', 'server', 'control'],
   'app.ts': BELOW_APP,
   cli: [...BELOW_APP, 'app.ts'],

@@ -4,7 +4,7 @@
  */
 import { ControlNode, type NodeSnapshot } from './control/node.js';
 import { loadAll, type ConfigSource, type Loaded } from './control/load.js';
-import { configReloader } from './control/producers/config.js';
+import { configReloader, type ConfigReloader } from './control/producers/config.js';
 import { startHealthProducer } from './control/producers/health.js';
 import { startAgentsProducer } from './control/producers/agents.js';
 import { startReferralProducer } from './control/producers/referral.js';
@@ -24,6 +24,10 @@ import { startPeerReplication, type NodeTables } from './control/peer-replicatio
 import { ExplainError } from './answer/explain.js';
 import type { ReloadOutcome } from './control/producers/config.js';
 import type { ClusterProducer } from './control/producers/cluster.js';
+import { noProtectionStats, type ProtectionStats } from './answer/protection.js';
+import { noQueryTotals, type QueryTotals } from './answer/query-counters.js';
+import { createNodeMetrics, type NodeMetrics } from './metrics/node-metrics.js';
+import { STEERDNS_VERSION } from './lib/version.js';
 import { wireKey } from './dns/name.js';
 import { collectLoadGarbage } from './lib/heap.js';
 import type { Logger } from './observability/log.js';
@@ -99,6 +103,8 @@ async function startWorkersWithTables(
       workers.replicate(batch);
     },
     protectionStats: () => workers.protectionStats(),
+    queryTotals: () => workers.queryTotals(),
+    refreshQueryTotals: () => workers.refreshQueryTotals(),
     peerTables(send) {
       toPeers = send;
       return {
@@ -115,6 +121,27 @@ async function startWorkersWithTables(
       replicator.stop();
     },
   };
+}
+
+/** What the metrics read of the processes that answer: this one, or its workers. */
+interface Answering {
+  queryTotals(): QueryTotals;
+  refreshQueryTotals?(): Promise<void>;
+  protectionStats(): Readonly<ProtectionStats>;
+}
+
+/** The metrics of a node (docs/metrics.md), reading `answering()` once it answers. */
+function nodeMetrics(node: ControlNode, answering: () => Answering | undefined): NodeMetrics {
+  return createNodeMetrics({
+    snapshot: () => node.snapshot(),
+    queries: () => answering()?.queryTotals() ?? noQueryTotals(),
+    refresh: async () => {
+      await answering()?.refreshQueryTotals?.();
+    },
+    protection: () => answering()?.protectionStats() ?? noProtectionStats(),
+    persistence: () => [...node.persistence.all()].map(([service, store]) => [service, store.size]),
+    version: STEERDNS_VERSION,
+  });
 }
 
 /** The tables of a node that answers itself (`workers: 1`), shared with peer nodes. */
@@ -144,9 +171,19 @@ interface LateParts {
   readonly decisions: DecisionLog;
 }
 
-/** What the operator interface reads of a process, each part once it has started. */
-function apiInputs(node: ControlNode, workers: number, late: LateParts): ApiInputs {
+/**
+ * What the operator interface reads of a process, each part once it has started; `metrics`
+ * is served at /metrics when `metrics.enabled` is set at start (the answer path follows reloads).
+ */
+function apiInputs(
+  node: ControlNode,
+  workers: number,
+  late: LateParts,
+  metrics: NodeMetrics,
+): ApiInputs {
   return {
+    metrics: node.snapshot().config.metrics.enabled ? metrics : undefined,
+    decisionTotals: metrics.decisionTotals,
     // A primary holds only an outline of the zones: a worker explains.
     explain:
       workers > 1
@@ -212,7 +249,11 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
   const keep = workers > 1 ? outline : (l: Loaded): ZoneSet => l.loaded.zones;
   const node = new ControlNode(loaded.config, keep(loaded));
   collectLoadGarbage();
-  const health = startHealthProducer(node, log);
+  let answering: Answering | undefined;
+  const metrics = nodeMetrics(node, () => answering);
+  const health = startHealthProducer(node, log, undefined, (id, result) => {
+    metrics.checked(id, result);
+  });
   const stops: (() => Promise<void>)[] = [() => health.stop()];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
@@ -225,7 +266,7 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
       decisions.add(decision);
     };
     const late: LateParts = { decisions };
-    const api = await startApiConsumer(node, log, apiInputs(node, workers, late));
+    const api = await startApiConsumer(node, log, apiInputs(node, workers, late, metrics));
     stops.push(() => api.stop());
     await health.firstRound();
     late.healthDone = true;
@@ -233,6 +274,7 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     late.pool = pool;
     const dns = pool ?? (await startDnsConsumer(node, log, record));
     late.dns = dns;
+    answering = dns;
     stops.push(() => dns.stop());
     const agents = await startAgentsProducer(node, log);
     stops.push(() => agents.stop());
@@ -252,7 +294,7 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
     const report = listeningReporter(log);
     report(listening());
     const done = workers > 1 ? 'reload accepted; the workers apply it' : 'reloaded';
-    const reloader = configReloader(node, source, log, keep, done);
+    const reloader = countedReloads(configReloader(node, source, log, keep, done), metrics);
     late.reload = async () => {
       const outcome = await reloader.reloadOutcome();
       report(listening());
@@ -321,6 +363,27 @@ export async function startApp(source: ConfigSource, log: Logger): Promise<App> 
   }
 }
 
+/** `reloader`, with every outcome counted in `metrics` (steerdns_reloads_total). */
+function countedReloads(reloader: ConfigReloader, metrics: NodeMetrics): ConfigReloader {
+  return {
+    async reload() {
+      const ok = await reloader.reload();
+      metrics.reloaded(ok);
+      return ok;
+    },
+    async reloadOutcome() {
+      const outcome = await reloader.reloadOutcome();
+      metrics.reloaded(outcome.ok);
+      return outcome;
+    },
+    async reloadFrom(from) {
+      const outcome = await reloader.reloadFrom(from);
+      metrics.reloaded(outcome.ok);
+      return outcome;
+    },
+  };
+}
+
 /**
  * One round of every health check of a configuration, from this machine, without serving:
  * `steerdns status --config`. Waits for a first result of every check (at most the
@@ -377,12 +440,41 @@ export async function startWorkerApp(worker: WorkerProcess, log: Logger): Promis
     worker.channel.send({ type: 'protection', stats });
   }, 1000);
   protection.unref();
+  const queries = reportQueries(worker.channel, dns);
   return {
     stopped: link.stopped,
     async close() {
       clearInterval(protection);
+      queries.stop();
       link.replicator()?.stop();
       await dns.stop();
+    },
+  };
+}
+
+/**
+ * A worker's query counters to the primary: every second when they changed (what a worker
+ * counted before it ends stays in the primary's sums), and at once when asked (a scrape).
+ */
+function reportQueries(
+  channel: Channel,
+  dns: { queryTotals(): QueryTotals; queriesCounted(): number },
+): { stop(): void } {
+  let reported = -1;
+  const report = (): void => {
+    reported = dns.queriesCounted();
+    channel.send({ type: 'queries', totals: dns.queryTotals() });
+  };
+  const timer = setInterval(() => {
+    if (dns.queriesCounted() !== reported) report();
+  }, 1000);
+  timer.unref();
+  channel.on('message', (message) => {
+    if (message.type === 'report') report();
+  });
+  return {
+    stop: () => {
+      clearInterval(timer);
     },
   };
 }

@@ -2,6 +2,7 @@
  * The steerdns command. The only module that touches `process`: arguments, signals,
  * standard streams and exit codes.
  */
+import { STEERDNS_VERSION } from './lib/version.js';
 import cluster from 'node:cluster';
 import { startApp, startWorkerApp } from './app.js';
 import type { Channel } from './control/producers/primary.js';
@@ -23,7 +24,7 @@ import { KeyFileError } from './agent/key-file.js';
 import { MEASURE_USAGE, parseMeasureArgs } from './referral/mservice-cli.js';
 import { startMeasuringAgent } from './referral/mservice.js';
 
-const VERSION = '0.1.0';
+const VERSION = STEERDNS_VERSION;
 
 function fail(lines: readonly string[], code: number): never {
   for (const line of lines) process.stderr.write(`${line}\n`);

@@ -14,6 +14,7 @@ import { transferMessages } from './transfer.js';
 import { Admission, type Protection } from './protection.js';
 import { referralResult, type ReferralHook } from './referral.js';
 import type { QuestionSampler } from './question-sampler.js';
+import type { QueryCounters } from './query-counters.js';
 
 /** Options of a {@link Responder}. */
 export interface ResponderOptions {
@@ -43,6 +44,8 @@ export interface ResponderOptions {
   readonly referral?: ReferralHook | undefined;
   /** Takes a steered question now and then for the decisions log (see question-sampler.ts). */
   readonly sampler?: QuestionSampler | undefined;
+  /** The process's query counters (metrics); nothing is counted or timed when undefined. */
+  readonly counters?: QueryCounters | undefined;
 }
 
 /** Counters a responder keeps; read by logs and, later, metrics. */
@@ -86,6 +89,13 @@ export class Responder {
   /** The zones this responder answers from. */
   readonly zones: ZoneSet;
   private readonly options: ResponderOptions;
+  private readonly counters: QueryCounters | undefined;
+  /** Counter slots of the zones, by zone key (see query-counters.ts). */
+  private readonly zoneSlots: ReadonlyMap<string, number> | undefined;
+  /** The current query's zone slot once known; -1: still to be found. */
+  private zoneSlot = -1;
+  /** The current reply's extended RCODE (BADVERS, BADCOOKIE); -1: the header's. */
+  private extendedRcode = -1;
 
   constructor(zones: ZoneSet, options: ResponderOptions = {}) {
     this.zones = zones;
@@ -97,6 +107,11 @@ export class Responder {
     this.cacheEntries = options.cacheEntries ?? 20_000;
     this.steeredCheck = options.steering && steeredCheck(options.steering.names);
     this.sampler = options.sampler;
+    this.counters = options.counters;
+    this.zoneSlots = this.counters?.registerZones(zones);
+    if (this.counters && options.steering)
+      for (const { service } of options.steering.names.values())
+        for (const pool of service.pools) this.counters.registerMembers(pool.members);
   }
 
   /**
@@ -105,6 +120,46 @@ export class Responder {
    * the packet deserves no reply.
    */
   handle(
+    msg: Buffer,
+    transport: Transport,
+    address: string,
+  ): Buffer | Iterable<Buffer> | undefined {
+    const counters = this.counters;
+    if (counters === undefined) return this.answer(msg, transport, address);
+    const started = performance.now();
+    this.zoneSlot = -1;
+    this.extendedRcode = -1;
+    const reply = this.answer(msg, transport, address);
+    this.count(counters, reply, transport, address, performance.now() - started);
+    return reply;
+  }
+
+  /** Counts the query just answered: its zone, type, transport, family, rcode and time. */
+  private count(
+    counters: QueryCounters,
+    reply: Buffer | Iterable<Buffer> | undefined,
+    transport: Transport,
+    address: string,
+    ms: number,
+  ): void {
+    const q = this.query;
+    let zone = this.zoneSlot;
+    if (zone < 0) zone = q.hasQuestion ? this.slotOf(q.key) : 0;
+    let rcode = -1;
+    if (reply !== undefined)
+      rcode =
+        this.extendedRcode >= 0 ? this.extendedRcode : Buffer.isBuffer(reply) ? reply[3]! & 0xf : 0;
+    counters.query(zone, q.hasQuestion ? q.qtype : -1, transport, address.includes(':'), rcode, ms);
+  }
+
+  /** The counter slot of the zone holding the name with key `key` (0: none of ours). */
+  private slotOf(key: string): number {
+    const zone = this.zones.findZone(key);
+    return zone === undefined ? 0 : (this.zoneSlots!.get(zone.key) ?? 0);
+  }
+
+  /** {@link handle} without counting. */
+  private answer(
     msg: Buffer,
     transport: Transport,
     address: string,
@@ -167,6 +222,10 @@ export class Responder {
       sampled,
     );
     if (sampled) this.options.onExplain?.(explanationOf(q, qname, address, ecsText(q), steered));
+    if (this.counters) {
+      this.counters.chose(steered.decision.members);
+      this.zoneSlot = this.zoneSlots!.get(steering.names.get(q.key)!.zone.key) ?? 0;
+    }
     const { result, scope, records } = steered;
     if (steered.decision.allDown) {
       this.stats.allDown++;
@@ -197,6 +256,7 @@ export class Responder {
     const steering = this.options.steering!;
     if (this.sampler?.wanted) this.sampler.offer(q, msg, transport, address, steering.now());
     const chased = chaseSteered(base, steering, q, address, this.zones);
+    this.counters?.chose(chased.decision.members);
     for (const { service } of chased.allDown) {
       this.stats.allDown++;
       this.options.onAllDown?.(service.name, service.allDown.action);
@@ -224,6 +284,7 @@ export class Responder {
   /** The reply to a query the protections did not admit: none, TC (slip) or BADCOOKIE. */
   private withheld(q: ParsedQuery, msg: Buffer, admission: Admission): Buffer | undefined {
     if (admission === Admission.DROP) return undefined;
+    if (admission === Admission.BADCOOKIE) this.extendedRcode = BADCOOKIE;
     const rcode = admission === Admission.SLIP ? Rcode.NOERROR : BADCOOKIE;
     return emptyReply(
       q,
@@ -245,6 +306,7 @@ export class Responder {
       case Verdict.NOTIMP:
         return emptyReply(q, msg, Rcode.NOTIMP, 0, this.negotiated(q));
       default:
+        this.extendedRcode = Rcode.BADVERS;
         return emptyReply(q, msg, Rcode.BADVERS, 0, this.negotiated(q));
     }
   }
@@ -255,6 +317,7 @@ export class Responder {
     for (let entry = first; entry !== undefined; entry = entry.next) {
       if (entry.qtype === q.qtype) {
         this.stats.cacheHits++;
+        this.zoneSlot = entry.zoneSlot;
         return entry.answer;
       }
     }
@@ -270,7 +333,10 @@ export class Responder {
       this.cached = 0;
       next = undefined;
     }
-    this.cache.set(q.key, { qtype: q.qtype, answer: kept, next });
+    // The zone slot is found once per cached entry (-1 without counters: never read).
+    const zoneSlot = this.counters ? this.slotOf(q.key) : -1;
+    this.zoneSlot = zoneSlot;
+    this.cache.set(q.key, { qtype: q.qtype, answer: kept, next, zoneSlot });
     this.cached++;
     return kept;
   }
@@ -332,6 +398,8 @@ interface CachedAnswer {
   readonly qtype: number;
   readonly answer: EncodedAnswer;
   readonly next: CachedAnswer | undefined;
+  /** The counter slot of its zone (see query-counters.ts). */
+  readonly zoneSlot: number;
 }
 
 /** The query's ECS subnet as text, for explanations. */

@@ -312,6 +312,8 @@ export interface CompiledConfig {
     readonly cookies: CookieSettings | undefined;
   };
   readonly zones: readonly ZoneSource[];
+  /** `metrics:` (docs/metrics.md): false turns counting and `GET /metrics` off. */
+  readonly metrics: { readonly enabled: boolean };
   /** The operator HTTP interface; undefined when not served. */
   readonly api: CompiledApi | undefined;
   readonly agents: AgentsConfig | undefined;

@@ -22,6 +22,7 @@ import { compileLb } from './compile-lb.js';
 import { compileDistributedSites } from './compile-sites.js';
 import { CheckCollector } from './compile-health.js';
 import { compileProtection, defaultProtection } from './compile-protection.js';
+import { compileMetrics } from './schema-metrics.js';
 import { canonicalName, compileServices, compileTopology } from './compile-services.js';
 import { ConfigSchema, LbFileSchema, type ConfigFile, type ZoneConfig } from './schema.js';
 import type { LbSettings } from '../lb/settings.js';
@@ -297,6 +298,7 @@ function compile(config: ConfigFile, source: YamlSource, problems: Problem[]): C
     ),
     zones,
     agents: resolveAgents(config.agents, source, problems),
+    metrics: compileMetrics(config.metrics),
     api: compileApi(config.api, source.file, where, problems),
     services: compileServices(config, where, problems, checks),
     topology: compileTopology(config, countryDatabase, where, problems),
@@ -335,6 +337,7 @@ export function zonesOnlyConfig(
     },
     protection: defaultProtection(),
     zones,
+    metrics: compileMetrics(undefined),
     api: undefined,
     agents: undefined,
     services: [],

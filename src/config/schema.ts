@@ -7,6 +7,7 @@ import { lbFileSchema, lbSchema } from './schema-lb.js';
 import { distributedSitesSchema } from './schema-sites.js';
 import { CookiesSchema, RateLimitSchema } from './schema-protection.js';
 import { UdpEngineSchema } from './schema-udp-engine.js';
+import { MetricsSchema } from './schema-metrics.js';
 
 /** A duration: whole milliseconds, or text like `500ms`, `10s`, `1m30s` (lib/duration.ts). */
 const Duration = Type.Union(
@@ -398,6 +399,7 @@ export const ConfigSchema = Type.Object(
         },
       ),
     ),
+    metrics: Type.Optional(MetricsSchema),
     api: Type.Optional(apiSchema),
     health: Type.Optional(
       Type.Object(

@@ -1,4 +1,5 @@
 import type { ProtectionStats } from '../answer/protection.js';
+import type { QueryTotals } from '../answer/query-counters.js';
 /**
  * What a primary and its workers say to each other over the cluster IPC channel: one
  * generic snapshot (a worker that starts) and one generic change (everything after), plus
@@ -42,6 +43,8 @@ export type PrimaryMessage =
   | { readonly type: 'replicate'; readonly batch: ReplicationBatch }
   /** Explain this query on your state (the primary keeps only an outline of the zones). */
   | { readonly type: 'explain'; readonly id: number; readonly request: ExplainRequest }
+  /** Send your query counters now (a scrape of /metrics). */
+  | { readonly type: 'report' }
   | { readonly type: 'stop' };
 
 /** From a worker to the primary. */
@@ -62,6 +65,8 @@ export type WorkerMessage =
   | { readonly type: 'protection'; readonly stats: ProtectionStats }
   /** A query the worker answered, explained there (a few a second: the decisions log). */
   | { readonly type: 'decision'; readonly decision: SampledDecision }
+  /** The worker's query counters so far (every second when they changed, and on `report`). */
+  | { readonly type: 'queries'; readonly totals: QueryTotals }
   | {
       readonly type: 'explained';
       readonly id: number;

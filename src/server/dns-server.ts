@@ -18,6 +18,7 @@ import type { LoadedServices } from './load-services.js';
 import type { StateView } from '../steering/types.js';
 import type { ReferralHook } from '../answer/referral.js';
 import type { QuestionSampler } from '../answer/question-sampler.js';
+import { QueryCounters, type QueryTotals } from '../answer/query-counters.js';
 
 /** Logs "all members down" once per service per minute, not once per query. */
 function allDownLogger(log: Logger | undefined): (service: string, action: string) => void {
@@ -43,6 +44,7 @@ export function createResponder(
   protection?: Protection,
   referral?: ReferralHook,
   sampler?: QuestionSampler,
+  counters?: QueryCounters,
 ): Responder {
   const acl = new Map(
     config.zones.map((zone) => [
@@ -55,6 +57,7 @@ export function createResponder(
     protection,
     referral,
     sampler,
+    counters: config.metrics.enabled ? counters : undefined,
     steering: {
       names: services.byKey,
       state,
@@ -108,6 +111,8 @@ export class DnsServer {
   private readonly referral: ReferralHook | undefined;
   /** Takes questions for the decisions log, across reloads. */
   private readonly sampler: QuestionSampler | undefined;
+  /** Query counters for the metrics: the server's, so that a reload never resets them. */
+  private readonly counters = new QueryCounters();
 
   constructor(
     config: CompiledConfig,
@@ -133,6 +138,7 @@ export class DnsServer {
       this.protection,
       this.referral,
       this.sampler,
+      this.counters,
     );
   }
 
@@ -244,12 +250,23 @@ export class DnsServer {
       this.protection,
       this.referral,
       this.sampler,
+      this.counters,
     );
   }
 
   /** Counters of the rate limiter and cookies since this process started. */
   get protectionStats(): Readonly<ProtectionStats> {
     return this.protection.stats;
+  }
+
+  /** The query counters since this process started (empty while metrics are off). */
+  queryTotals(): QueryTotals {
+    return this.counters.totals();
+  }
+
+  /** Queries counted since this process started: changes when {@link queryTotals} does. */
+  get queriesCounted(): number {
+    return this.counters.count;
   }
 
   /** Counters of the current responder. */

@@ -1,5 +1,6 @@
 import type { Logger } from '../../observability/log.js';
 import type { ProtectionStats } from '../../answer/protection.js';
+import type { QueryTotals } from '../../answer/query-counters.js';
 import { DnsServer, type BoundDns } from '../../server/dns-server.js';
 import type { ControlNode } from '../node.js';
 import { QuestionSampler } from '../../answer/question-sampler.js';
@@ -11,6 +12,9 @@ export interface DnsConsumer {
   bound(): BoundDns;
   /** Counters of rate limiting and cookies in this process. */
   protectionStats(): Readonly<ProtectionStats>;
+  /** The query counters of this process (metrics); they change when `queriesCounted` does. */
+  queryTotals(): QueryTotals;
+  queriesCounted(): number;
   stop(): Promise<void>;
 }
 
@@ -58,6 +62,8 @@ export async function startDnsConsumer(
   return {
     bound: () => server.bound(),
     protectionStats: () => server.protectionStats,
+    queryTotals: () => server.queryTotals(),
+    queriesCounted: () => server.queriesCounted,
     async stop() {
       sampling?.stop();
       unsubscribe();

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { ExplainError, type ExplainRequest } from '../../answer/explain.js';
 import { noProtectionStats, type ProtectionStats } from '../../answer/protection.js';
+import { addQueryTotals, noQueryTotals, type QueryTotals } from '../../answer/query-counters.js';
 import type { Logger } from '../../observability/log.js';
 import type { ExplainOutcome } from '../../server/status-api.js';
 import type { BoundDns } from '../../server/dns-server.js';
@@ -24,6 +25,9 @@ export class WorkerStartError extends Error {
   readonly code = 'STEERDNS_ERR_WORKER_START';
 }
 
+/** How long a scrape waits for a worker's fresh counters before it takes its last report. */
+const REPORT_TIMEOUT_MS = 1000;
+
 /** How long a worker has to explain a query. */
 const EXPLAIN_TIMEOUT_MS = 5000;
 
@@ -37,6 +41,13 @@ export interface WorkersConsumer {
   replicate(batch: ReplicationBatch): void;
   /** The rate-limit and cookie counters of every worker, summed (workers that ended included). */
   protectionStats(): Readonly<ProtectionStats>;
+  /**
+   * The query counters of every worker, summed, workers that ended included (their last
+   * report): the reports so far, each at most a second old.
+   */
+  queryTotals(): QueryTotals;
+  /** Asks every worker for its counters now; resolves when all answered (at most a second). */
+  refreshQueryTotals(): Promise<void>;
   /** Stops every worker (each drains its listeners, then ends). */
   stop(): Promise<void>;
 }
@@ -104,6 +115,20 @@ export async function startWorkers(
   };
   const protection = new Map<Worker, ProtectionStats>();
   const retired = noProtectionStats();
+  const queries = new Map<Worker, QueryTotals>();
+  const retiredQueries = noQueryTotals();
+  const reported = new Map<Worker, (() => void)[]>();
+  const askReport = (worker: Worker): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, REPORT_TIMEOUT_MS);
+      const waiting = reported.get(worker) ?? [];
+      reported.set(worker, waiting);
+      waiting.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (waiting.length === 1) worker.send({ type: 'report' } satisfies PrimaryMessage);
+    });
   const unsubscribe = node.subscribe((snapshot, change) => {
     outbox.change({ type: 'change', version: snapshot.version, change: shareChange(change) });
   });
@@ -126,6 +151,12 @@ export async function startWorkers(
         if (message.type === 'explained') explaining.get(message.id)?.(message);
         if (message.type === 'protection') protection.set(worker, message.stats);
         if (message.type === 'decision') onDecision(message.decision);
+        if (message.type === 'queries') {
+          queries.set(worker, message.totals);
+          const waiting = reported.get(worker) ?? [];
+          reported.delete(worker);
+          for (const done of waiting) done();
+        }
         if (message.type === 'replicate') {
           replicator.receive(message.batch);
           broadcast(message, worker);
@@ -144,6 +175,11 @@ export async function startWorkers(
         const last = protection.get(worker);
         if (last) addInto(retired, last);
         protection.delete(worker);
+        const lastQueries = queries.get(worker);
+        if (lastQueries) addQueryTotals(retiredQueries, lastQueries);
+        queries.delete(worker);
+        for (const done of reported.get(worker) ?? []) done();
+        reported.delete(worker);
         workers.delete(worker);
         listening.delete(worker);
         outbox.remove(worker);
@@ -189,6 +225,15 @@ export async function startWorkers(
     protectionStats() {
       const sum = { ...retired };
       for (const stats of protection.values()) addInto(sum, stats);
+      return sum;
+    },
+    async refreshQueryTotals() {
+      await Promise.all([...ready].filter((w) => w.isConnected()).map((w) => askReport(w)));
+    },
+    queryTotals() {
+      const sum = noQueryTotals();
+      addQueryTotals(sum, retiredQueries);
+      for (const totals of queries.values()) addQueryTotals(sum, totals);
       return sum;
     },
     async stop() {

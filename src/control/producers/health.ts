@@ -2,6 +2,7 @@ import type { CompiledCheck, CompiledConfig } from '../../config/compiled.js';
 import { HealthBoard, type CheckSpec } from '../../health/board.js';
 import { monitors } from '../../health/monitors/index.js';
 import type { TrackerState } from '../../health/tracker.js';
+import type { ProbeResult } from '../../health/monitor.js';
 import type { Logger } from '../../observability/log.js';
 import { healthTransitionLog, membersOfCheck } from '../../server/health-log.js';
 import type { ControlNode } from '../node.js';
@@ -49,6 +50,8 @@ export function startHealthProducer(
   node: ControlNode,
   log: Logger,
   clock: { now: () => number; random: () => number } = { now: Date.now, random: Math.random },
+  /** Told every result of a check this node runs (the metrics count them). */
+  onCheck?: (id: string, result: ProbeResult) => void,
 ): HealthProducer {
   const pending = new Map<string, TrackerState>();
   let timer: NodeJS.Timeout | undefined;
@@ -70,6 +73,7 @@ export function startHealthProducer(
       membersOfCheck(healthIndex(node.snapshot().config).targetOf, id),
     ),
     onResult: (id, state) => {
+      if (state.last) onCheck?.(id, state.last);
       const before = pending.get(id) ?? node.snapshot().health.get(id);
       pending.set(id, state);
       if (before?.health !== state.health) immediate ??= setImmediate(flush);

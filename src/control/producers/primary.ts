@@ -74,6 +74,8 @@ export function linkToPrimary(
       resolveStopped();
       return;
     }
+    // Answered by the worker's own listener (app.ts), not queued behind a reload.
+    if (message.type === 'report') return;
     if (message.type === 'snapshot') {
       node = await nodeFrom(message.snapshot);
       replicator = replicate(node);
