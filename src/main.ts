@@ -79,15 +79,16 @@ for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) {
  */
 function primaryChannel(): Channel {
   const waiting: PrimaryMessage[] = [];
-  let deliver: ((message: PrimaryMessage) => void) | undefined;
+  // Every listener gets every message from when it listens; the first also gets those that waited.
+  const listeners: ((message: PrimaryMessage) => void)[] = [];
   process.on('message', (message: PrimaryMessage) => {
-    if (deliver) deliver(message);
-    else waiting.push(message);
+    if (listeners.length === 0) waiting.push(message);
+    for (const listener of listeners) listener(message);
   });
   process.send?.({ type: 'hello' } satisfies WorkerMessage);
   return {
     on: (_event, listener) => {
-      deliver = listener;
+      listeners.push(listener);
       for (const message of waiting.splice(0)) listener(message);
     },
     send: (message) => process.send?.(message),

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { query, type QuerySpec } from '../helpers/dns-client.js';
@@ -39,12 +39,16 @@ services:
 
 type Families = Map<string, ParsedFamily>;
 
+/** The configuration file of the servers `serve` started, by server. */
+const configFiles = new Map<ServerProcess, string>();
+
 /** Starts a server on `config`; stopped (and its directory removed) after the test. */
 async function serve(t: TestContext, config: string): Promise<ServerProcess> {
   const dir = await tmpdirWith({ 'steerdns.yaml': config });
   const server = await startServer(['serve', '--config', join(dir, 'steerdns.yaml')], {
     addListen: false,
   });
+  configFiles.set(server, join(dir, 'steerdns.yaml'));
   t.after(async () => {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
@@ -203,12 +207,27 @@ test('workers: 2: a SIGHUP reload and a killed worker keep every counter', async
   const first = await sendRound(server);
   const sent = 1000 + 50 + 20 + 10 + 200;
   await scrapeUntil(server, `${sent} requests counted`, (f) => total(f) >= sent);
+  // The reload changes an answer: the workers answer from the new zone once they applied it.
+  const file = configFiles.get(server)!;
+  await writeFile(file, (await readFile(file, 'utf8')).replace('192.0.2.80', '192.0.2.81'));
   server.signal('SIGHUP');
   await scrapeUntil(
     server,
     'the reload counted',
     (f) => sumOf(f, 'steerdns_reloads_total', { result: 'success' }) === 1,
   );
+  const reloadedWorkers = (): number =>
+    new Set(
+      server
+        .entries()
+        .filter((e) => e['msg'] === 'reloaded' && e['pid'] !== server.pid)
+        .map((e) => e['pid']),
+    ).size;
+  const deadline = Date.now() + 30_000;
+  while (reloadedWorkers() < 2) {
+    assert.ok(Date.now() < deadline, 'both workers said reloaded within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   const reloaded = await scrape(server);
   assert.equal(total(reloaded), sent, 'a reload keeps the counters');
   // The primary has every worker's counters now (the scrape asked); a worker killed keeps
@@ -229,6 +248,11 @@ test('workers: 2: a SIGHUP reload and a killed worker keep every counter', async
   const second = await sendRound(server);
   const f = await scrapeUntil(server, `${2 * sent} requests counted`, (x) => total(x) >= 2 * sent);
   assertRounds(f, 2, { a: first.a + second.a, b: first.b + second.b });
+  // Every worker answers from the reloaded zone (the restarted one from the snapshot).
+  const after = await send(server, { name: 'static.example.org', type: 'A' }, 8);
+  assert.ok(
+    after.every((reply) => reply.answers.some((a) => a.type === 'A' && a.data === '192.0.2.81')),
+  );
 });
 
 test('member gauges follow a health check backend that stops; checks are counted', async (t) => {
