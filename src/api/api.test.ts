@@ -14,7 +14,7 @@ import { startApiConsumer } from './consumer.js';
 import { startApiServer } from './server.js';
 import { ApiError } from './errors.js';
 import { parseStateFile } from './override-file.js';
-import { DecisionWindow, shareOf } from './shares.js';
+import { decisionsOf, DecisionWindow, shareOf } from './shares.js';
 import { staticFile } from './ui.js';
 
 const log = pino({ level: 'silent' });
@@ -143,10 +143,16 @@ describe('decision shares', () => {
     try {
       totals.set('s. p/a', 130).set('s. p/b', 110);
       const decisions = window.decisions();
-      assert.equal(shareOf(decisions, 's. p/a', ['s. p/a', 's. p/b']), 0.75);
-      assert.equal(shareOf(decisions, 's. p/b', ['s. p/a', 's. p/b']), 0.25);
-      assert.equal(shareOf(decisions, 's. p/c', ['s. p/c']), 0, 'no decision: 0');
-      assert.equal(shareOf(undefined, 's. p/a', ['s. p/a']), null, 'no totals: null');
+      const total = decisionsOf(decisions, ['s. p/a', 's. p/b']);
+      assert.equal(total, 40);
+      assert.equal(shareOf(decisions, 's. p/a', total), 0.75);
+      assert.equal(shareOf(decisions, 's. p/b', total), 0.25);
+      assert.equal(
+        shareOf(decisions, 's. p/c', decisionsOf(decisions, ['s. p/c'])),
+        0,
+        'no decision: 0',
+      );
+      assert.equal(shareOf(undefined, 's. p/a', 0), null, 'no totals: null');
       now = 1000;
     } finally {
       window.stop();

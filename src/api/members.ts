@@ -7,7 +7,7 @@ import { offlineStateView } from '../referral/state.js';
 import type { Service } from '../steering/service.js';
 import type { AdminState, Member, StateView } from '../steering/types.js';
 import type { MemberViewType, ServiceViewType } from './schemas.js';
-import { shareOf, type DecisionsInWindow } from './shares.js';
+import { decisionsOf, shareOf, type DecisionsInWindow } from './shares.js';
 
 /**
  * The real state of a snapshot: configuration, agents, health and the referral layer,
@@ -54,7 +54,7 @@ export interface ViewInputs {
 function memberView(
   snapshot: NodeSnapshot,
   member: Member,
-  serviceKeys: readonly string[],
+  serviceDecisions: number,
   inputs: ViewInputs,
 ): MemberViewType {
   const { targetOf } = healthIndex(snapshot.config);
@@ -96,7 +96,7 @@ function memberView(
     admin: adminOf(member, real.admin),
     override,
     effective: { up: effective.up ?? null, admin: adminOf(member, effective.admin) },
-    shareLastMinute: shareOf(inputs.decisions, member.key, serviceKeys),
+    shareLastMinute: shareOf(inputs.decisions, member.key, serviceDecisions),
   };
 }
 
@@ -106,11 +106,12 @@ function serviceView(
   inputs: ViewInputs,
 ): ServiceViewType {
   const keys = service.pools.flatMap((pool) => pool.members.map((m) => m.key));
+  const total = decisionsOf(inputs.decisions, keys);
   return {
     name: service.name,
     pools: service.pools.map((pool) => ({
       name: pool.name,
-      members: pool.members.map((member) => memberView(snapshot, member, keys, inputs)),
+      members: pool.members.map((member) => memberView(snapshot, member, total, inputs)),
     })),
   };
 }
@@ -166,5 +167,5 @@ export function memberViewOf(
   const target = found.pools.flatMap((p) => p.members).find((m) => m.key === key);
   if (!target) return undefined;
   const keys = found.pools.flatMap((p) => p.members.map((m) => m.key));
-  return memberView(snapshot, target, keys, inputs);
+  return memberView(snapshot, target, decisionsOf(inputs.decisions, keys), inputs);
 }

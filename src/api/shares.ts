@@ -65,18 +65,26 @@ export class DecisionWindow {
   }
 }
 
+/** The decisions of `keys` (the members of one service) in `window`, summed. */
+export function decisionsOf(
+  window: DecisionsInWindow | undefined,
+  keys: readonly string[],
+): number {
+  let sum = 0;
+  if (window) for (const k of keys) sum += window.get(k) ?? 0;
+  return sum;
+}
+
 /**
- * The share of `key` among `keys` (the members of one service) in `window`: 0..1, 0 when
- * the service had no decision; null when no totals are known at all.
+ * The share of `key` in its service's decisions (`total`, from {@link decisionsOf}) in
+ * `window`: 0..1, 0 when the service had no decision; null when no totals are known at all.
  */
 export function shareOf(
   window: DecisionsInWindow | undefined,
   key: string,
-  keys: readonly string[],
+  total: number,
 ): number | null {
   if (window === undefined) return null;
-  let sum = 0;
-  for (const k of keys) sum += window.get(k) ?? 0;
-  if (sum === 0) return 0;
-  return Math.round(((window.get(key) ?? 0) / sum) * 10_000) / 10_000;
+  if (total === 0) return 0;
+  return Math.round(((window.get(key) ?? 0) / total) * 10_000) / 10_000;
 }
