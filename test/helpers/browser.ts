@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,8 @@ export const CHROMIUM_FLAGS = [
 export interface RunningBrowser {
   readonly pid: number;
   readonly browser: Browser;
+  /** The profile directory (`--user-data-dir`), removed by {@link close}. */
+  readonly profile: string;
   /** stderr lines so far (Chromium's own log). */
   readonly stderr: () => string[];
   /** Closes the browser, kills it by PID if it has not ended after `killAfterMs`, removes its profile. Idempotent. */
@@ -76,6 +79,40 @@ function devtoolsAddress(child: ChildProcess, lines: string[], timeoutMs: number
   });
 }
 
+/**
+ * The processes of group `pgid` that still run (Linux /proc): not the zombies, which an init
+ * that does not reap (a container's) may keep listed after they died.
+ */
+export function liveGroupMembers(pgid: number): number[] {
+  const live: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X')
+      live.push(Number(name));
+  }
+  return live;
+}
+
+/** Waits (at most `ms`) until no process of group `pgid` runs. */
+async function groupGone(pgid: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (liveGroupMembers(pgid).length > 0) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `chromium: processes ${liveGroupMembers(pgid).join(', ')} of group ${pgid} still run`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Kills the process group of `pid`; no error if it is gone. */
 function killGroup(pid: number): void {
   try {
@@ -107,16 +144,20 @@ export async function startChromium(options: ChromiumOptions = {}): Promise<Runn
   });
   const lines: string[] = [];
   const cleanUp = async (killAfterMs: number): Promise<void> => {
-    if (pid !== undefined) {
-      const timer = setTimeout(() => {
+    try {
+      if (pid !== undefined) {
+        const timer = setTimeout(() => {
+          killGroup(pid);
+        }, killAfterMs);
+        await exited;
+        clearTimeout(timer);
+        // Renderers and the zygote are in the group too: none may outlive the test.
         killGroup(pid);
-      }, killAfterMs);
-      await exited;
-      clearTimeout(timer);
-      // Renderers and the zygote are in the group too: none may outlive the test.
-      killGroup(pid);
+        await groupGone(pid, 5000);
+      }
+    } finally {
+      await rm(profile, { recursive: true, force: true });
     }
-    await rm(profile, { recursive: true, force: true });
   };
   if (pid === undefined) {
     await cleanUp(0);
@@ -135,6 +176,7 @@ export async function startChromium(options: ChromiumOptions = {}): Promise<Runn
   return {
     pid,
     browser,
+    profile,
     stderr: () => [...lines],
     close(killAfterMs = 10_000) {
       closing ??= (async () => {
