@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { randomBytes } from 'node:crypto';
 import { startAgentProcess, stopAgentProcess } from '../helpers/agent-process.js';
 import { startChromium } from '../helpers/browser.js';
@@ -37,6 +37,7 @@ const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 let backends!: HttpBackends;
 let server!: ServerProcess;
 let page!: Page;
+let browser!: Browser;
 /** Console errors and uncaught exceptions of the page, as they came. */
 const problems: string[] = [];
 /** What `after` undoes, last made first undone (also when `before` failed half-way). */
@@ -160,7 +161,8 @@ before(async () => {
   cleanups.push(() => stopAgentProcess(agent));
   const chromium = await startChromium({ startTimeoutMs: 60_000 });
   cleanups.push(() => chromium.close());
-  const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 720 } });
+  browser = chromium.browser;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   const opened = await context.newPage();
   opened.setDefaultTimeout(15_000);
   opened.on('console', (message) => {
@@ -271,3 +273,38 @@ step('the decisions log shows the queries the test sent, explained', async () =>
   assert.match(await sampled.innerText(), /127\.0\.0\.1 udp/);
   assert.match(await sampled.innerText(), /NOERROR 127\.0\.0\.2[34]/);
 });
+
+step(
+  'a wrong token is refused and forgotten; the page falls back to the read-only view',
+  async () => {
+    // A tab of its own (its own sessionStorage). Its 401 is the one console error expected.
+    const context = await browser.newContext();
+    const other = await context.newPage();
+    const errors: string[] = [];
+    other.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    other.on('pageerror', (error) => errors.push(`exception: ${error.message}`));
+    await other.goto(`http://127.0.0.1:${server.api!.port}/ui/`);
+    await other.getByLabel('API token').fill('not-the-token-0123456789');
+    await other.getByRole('button', { name: 'Use token' }).click();
+    await other.getByText('The token was refused.', { exact: false }).waitFor({ timeout: 15_000 });
+    const stored = await other.evaluate<string | null>(
+      "sessionStorage.getItem('steerdns.apiToken')",
+    );
+    assert.equal(stored, null, 'a refused token is not kept');
+    await other.getByText('Read-only view', { exact: false }).waitFor({ timeout: 15_000 });
+    const drain = other.getByRole('button', { name: `Drain api/c of ${DRAINED}` });
+    assert.equal(await drain.isDisabled(), true, 'no actions without a token');
+    assert.ok(
+      errors.every((e) => e.includes('401')),
+      errors.join('\n'),
+    );
+    await context.close();
+    // The first tab still has its token, and forgets it when asked.
+    await page.getByRole('button', { name: 'Forget token' }).click();
+    const kept = await page.evaluate<string | null>("sessionStorage.getItem('steerdns.apiToken')");
+    assert.equal(kept, null);
+    assert.deepEqual(problems, []);
+  },
+);
