@@ -133,3 +133,23 @@ test('a state file that is no state file is logged, and the server starts withou
   assert.equal(state.overrides['www.example.org. web/a']?.admin, 'disabled');
   await running.stop();
 });
+
+test('shareLastMinute follows the answers: a drained member has none of the new decisions', async () => {
+  const running = await start();
+  assert.equal((await post(running, `${MEMBER_A}/drain`)).status, 200);
+  for (let i = 0; i < 20; i++) assert.deepEqual(await answers(running), ['192.0.2.2']);
+  const shares = await until('the decisions counted in the shares', async () => {
+    const reply = await apiCall(running.api!, '/api/v1/services/www.example.org', { token: TOKEN });
+    const members = (
+      reply.json as { pools: { members: { name: string; shareLastMinute: number | null }[] }[] }
+    ).pools[0]!.members;
+    const b = members.find((m) => m.name === 'b')?.shareLastMinute;
+    return b === 1 ? members.map((m) => [m.name, m.shareLastMinute]) : undefined;
+  });
+  assert.deepEqual(shares, [
+    ['a', 0],
+    ['b', 1],
+  ]);
+  assert.equal((await post(running, `${MEMBER_A}/enable`)).status, 200);
+  await running.stop();
+});
