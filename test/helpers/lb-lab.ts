@@ -36,6 +36,8 @@ export interface BalancerOptions {
   /** The servers' health check interval (ms) and fall. @default 200, 2 */
   readonly checkIntervalMs?: number;
   readonly fall?: number;
+  /** The node's own reachability check (seed: e.g. a gateway): a TCP check of ADDR:PORT. */
+  readonly ownCheck?: string;
 }
 
 /** One running `steerdns lb`. */
@@ -131,7 +133,7 @@ ${servers}
   balance: { mode: ${options.mode ?? 'weighted'}, interval: 1s }
   scripts: { initial: [${hook}], active: [${hook}], standby: [${hook}], inop: [${hook}] }
   scriptTimeout: 5s
-  runDirectory: ${join(dir, name)}
+${options.ownCheck === undefined ? '' : `  checks: [{ name: gateway, type: tcp, target: '${options.ownCheck}', interval: 200ms, timeout: 100ms, fall: 2, rise: 1, initial: up }]\n`}  runDirectory: ${join(dir, name)}
 `;
 }
 

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { canCreateNamespaces } from '../helpers/netns.js';
 import { createLbLab, type LbLab } from '../helpers/lb-lab.js';
@@ -171,3 +173,33 @@ async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+test(
+  "the node's own reachability check down: it goes inop (keepalived FAULT) and the peer takes over",
+  { skip, timeout: 120_000 },
+  (t) =>
+    inLab(t, async (lab) => {
+      // b1's "gateway" is s3's HTTP port: killing s3 cuts b1's reachability.
+      const b1 = await lab.startBalancer('b1', { ownCheck: '192.0.2.23:80' });
+      await lab.waitHolders(['b1'], 10_000);
+      const b2 = await lab.startBalancer('b2');
+      await b2.waitForLog((e) => e['msg'] === 'role initial -> standby', 10_000, 'standby');
+      lab.killServer('s3');
+      await b1.waitForLog((e) => e['msg'] === 'role active -> inop', 10_000, 'b1 inop');
+      await lab.waitHolders(['b2'], 5000);
+      const fresh = (await lab.client.send({ op: 'new', n: 20, parallel: 4 }))['counts'] as Record<
+        string,
+        number
+      >;
+      // s3 is down for b2 as well (its own server check): the others take the connections.
+      assert.deepEqual(Object.keys(fresh).sort(), ['s1', 's2'], JSON.stringify(fresh));
+      const trace = (await lab.trace()).filter((l) => l.startsWith('b1 '));
+      assert.deepEqual(trace.slice(-1), ['b1 active inop']);
+      const status = JSON.parse(await readFile(join(lab.dir, 'b1', 'status.json'), 'utf8')) as {
+        role: string;
+        faults: string[];
+      };
+      assert.equal(status.role, 'inop');
+      assert.deepEqual(status.faults, ['own checks down: gateway']);
+    }),
+);
