@@ -253,6 +253,11 @@ step('the drain button drains the member: the next answers leave it out', async 
   await page.getByText(`Drained api/c (${DRAINED}).`).waitFor();
   for (const reply of await answered(10)) assert.deepEqual([...reply], [ADDRESSES.d]);
   await page.waitForSelector(`${row('api/c', DRAINED)} .forced-draining`);
+  // Every api.example.org answer so far went to d: its share of the last minute is all.
+  const share = (id: string, text: string) =>
+    page.locator(`${row(id, DRAINED)} td.share .percent`, { hasText: new RegExp(`^${text}$`) });
+  await share('api/d', '100 %').waitFor();
+  await share('api/c', '0 %').waitFor();
   await mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
   assert.deepEqual(problems, []);
