@@ -126,7 +126,7 @@ function configOf(name: BalancerName, dir: string, options: BalancerOptions): st
   floating: ${FLOATING}/24
   cluster: ${CLUSTER}
   ports: [80]
-  vrrp: { id: 51, priority: ${name === 'b1' ? 150 : 100}, advert: 100ms }
+  vrrp: { id: 51, priority: ${name === 'b1' ? 200 : 190}, advert: 100ms }
   sync: { address: ${BALANCERS[name]}, peer: ${peer} }
   servers:
 ${servers}
