@@ -337,3 +337,15 @@ test('the consumer: an api: section added by a reload serves /api/v1 with the no
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('every error code of the interface is in docs/errors.md', async () => {
+  const { API_ERRORS } = await import('./errors.js');
+  const docs = await readFile(join(import.meta.dirname, '..', '..', 'docs', 'errors.md'), 'utf8');
+  const codes = [
+    ...Object.keys(API_ERRORS),
+    'STEERDNS_ERR_API_STATE_FILE',
+    'STEERDNS_ERR_API_CLIENT',
+  ];
+  for (const code of codes)
+    assert.ok(docs.includes(`| \`${code}\``), `${code} is not in docs/errors.md`);
+});
