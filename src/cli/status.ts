@@ -13,6 +13,8 @@ import {
 } from './operator-client.js';
 import { ExitCode, type CommandOutcome } from './outcome.js';
 import { formatCluster, isClusterView, type ClusterStatusView } from './cluster-format.js';
+import { formatSites, isSitesStatus } from './sites-format.js';
+import type { SitesStatus } from '../sites/exchange.js';
 
 export { formatStatus, memberStatus, type MemberStatus };
 
@@ -30,6 +32,7 @@ interface ServerStatus {
   members: MemberStatus[];
   dns?: DnsCounters;
   cluster?: ClusterStatusView;
+  sites?: SitesStatus;
 }
 
 /** Asks a running server's operator interface (`api.listen`) for its member table. */
@@ -43,13 +46,14 @@ async function fetchStatus(server: string, secure: OperatorTls): Promise<ServerS
   }
   if (reply.status !== 200) throw new StatusError(`${reply.url} answered ${reply.status}`);
   const body = reply.body as
-    { members?: MemberStatus[]; dns?: DnsCounters; cluster?: unknown } | undefined;
+    { members?: MemberStatus[]; dns?: DnsCounters; cluster?: unknown; sites?: unknown } | undefined;
   const members = body?.members;
   if (body === undefined || !Array.isArray(members))
     throw new StatusError(`${reply.url}: not a steerdns status`);
   const status: ServerStatus = { members };
   if (body.dns !== undefined) status.dns = body.dns;
   if (isClusterView(body.cluster)) status.cluster = body.cluster;
+  if (isSitesStatus(body.sites)) status.sites = body.sites;
   return status;
 }
 
@@ -67,6 +71,7 @@ async function statusRows(
   json: boolean;
   dns?: DnsCounters;
   cluster?: ClusterStatusView;
+  sites?: SitesStatus;
 }> {
   const { values } = parseArgs({
     args: [...args],
@@ -144,16 +149,24 @@ export async function statusCommand(args: readonly string[], log: Logger): Promi
       return { out: [], errors: error.problems.map(formatProblem), exitCode: ExitCode.failed };
     throw error;
   }
-  const { rows, json, dns, cluster } = result;
+  const { rows, json, dns, cluster, sites } = result;
   const down = servicesWithoutMemberUp(rows);
   const table = [
     formatStatus(rows),
     ...(dns === undefined ? [] : [formatCounters(dns)]),
     ...(cluster === undefined ? [] : [formatCluster(cluster, Date.now())]),
+    ...(sites === undefined ? [] : [formatSites(sites)]),
   ];
   // --json is the member rows; a node of a cluster adds its view: { members, cluster }.
   // The counters are in the server's GET /status.
-  const document = cluster === undefined ? rows : { members: rows, cluster };
+  const document =
+    cluster === undefined && sites === undefined
+      ? rows
+      : {
+          members: rows,
+          ...(cluster === undefined ? {} : { cluster }),
+          ...(sites === undefined ? {} : { sites }),
+        };
   return {
     out: json ? [JSON.stringify(document, null, 2)] : table,
     errors: down.map((line) => `steerdns status: ${line}`),

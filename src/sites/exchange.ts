@@ -40,6 +40,25 @@ export interface ExchangeSettings {
   readonly peers: readonly PeerSettings[];
 }
 
+/** The `sites` field of `GET /status` (docs/sites.md, Status). */
+export interface SitesStatus {
+  readonly site: string;
+  readonly listen: string | undefined;
+  readonly sent: { readonly updates: number; readonly events: number };
+  readonly received: ReceiverStats;
+  readonly peers: readonly {
+    readonly name: string;
+    readonly lastUpdate: string | undefined;
+    readonly ageMs: number | undefined;
+    readonly lastKind: 'update' | 'event' | undefined;
+    readonly fresh: boolean;
+    readonly lastSent: string | undefined;
+    readonly lastOutcome: SendOutcome | undefined;
+  }[];
+  readonly tables: readonly HandoffTable[];
+  readonly measured: readonly NameReport[];
+}
+
 /** What the exchange knows of one peer, for `GET /status`. */
 interface PeerLink {
   readonly settings: PeerSettings;
@@ -186,7 +205,7 @@ export class SiteExchange {
   }
 
   /** What `GET /status` shows of the exchange. */
-  status(now = Date.now()): unknown {
+  status(now = Date.now()): SitesStatus {
     return {
       site: this.settings.site,
       listen: this.bound,
@@ -198,7 +217,8 @@ export class SiteExchange {
         ageMs: link.row && now - link.row.receivedAt,
         lastKind: link.row?.report.kind,
         fresh: link.row !== undefined && link.row.expiresAt > now,
-        lastSent: link.lastSentAt && new Date(link.lastSentAt).toISOString(),
+        lastSent:
+          link.lastSentAt === undefined ? undefined : new Date(link.lastSentAt).toISOString(),
         lastOutcome: link.lastOutcome,
       })),
       tables: this.tables,

@@ -12,8 +12,15 @@ import { connect, type AddressInfo } from 'node:net';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { query } from '../helpers/dns-client.js';
-import { startServer, tmpdirWith, type ServerProcess } from '../helpers/server-process.js';
+import {
+  REPO_ROOT,
+  startServer,
+  tmpdirWith,
+  type ServerProcess,
+} from '../helpers/server-process.js';
 import { encodeFrame } from '../../src/sites/frame.js';
 import { MessageClock } from '../../src/lib/replay-window.js';
 
@@ -285,4 +292,19 @@ test('forged, replayed and truncated DSSP frames are dropped, counted and change
     .filter((e) => e['msg'] === 'DSSP frame dropped')
     .map((e) => e['reason']);
   assert.deepEqual(logged.slice(-3), ['bad-mac', 'replay', 'truncated']);
+});
+
+test('steerdns status --server shows the site: peers, counters, totals and rows', async () => {
+  const api = servers.get('B')!.api!;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'src/main.ts', 'status', '--server', `${api.host}:${api.port}`],
+    { cwd: REPO_ROOT, timeout: 30_000 },
+  );
+  assert.match(stdout, /^site B \(DSSP 127\.0\.0\.1:\d+\): sent \d+ updates, \d+ events;/m);
+  assert.match(stdout, /dropped bad-mac 1, replay 1, truncated 1/);
+  assert.match(stdout, /^PEER +LAST REPORT +KIND +FRESH +OUR LAST SEND$/m);
+  assert.match(stdout, /^A +\d+\.\d s ago +(update|event) +yes +accepted$/m);
+  assert.match(stdout, /^www\.example\.org\. totals: A 4, B 4, C 0$/m);
+  assert.match(stdout, /^ {2}rows: B: A; A: B$/m);
 });
