@@ -6,6 +6,7 @@ import { nameFromText } from '../dns/name.js';
 import type {
   CompiledBackbone,
   CompiledBalancer,
+  CompiledBalancerProxy,
   CompiledOwner,
   CompiledReferral,
   ListenAddress,
@@ -26,6 +27,10 @@ export const REFERRAL_DEFAULTS = {
   maxSkewMs: 30_000,
   nearestMinPrefix: 16,
   missedIntervals: 3,
+  proxyTtlMs: 300_000,
+  proxyCacheBytes: 64 * 1024 * 1024,
+  proxyMaxBodyBytes: 16 * 1024 * 1024,
+  proxyTimeoutMs: 10_000,
 } as const;
 
 /** What compiling one part needs: where each path was written, and the problems so far. */
@@ -121,6 +126,31 @@ function compileBalancer(b: NonNullable<ReferralConfig['balancer']>, at: At): Co
     ),
     listen,
     rank: (b.rank ?? []).map((n, i) => balancedName(at, n, [...path, 'rank', i], false)),
+    proxy: b.proxy && compileProxy(b.proxy, b.address, at),
+  };
+}
+
+type ProxyConfig = NonNullable<NonNullable<ReferralConfig['balancer']>['proxy']>;
+
+function compileProxy(p: ProxyConfig, balancer: string, at: At): CompiledBalancerProxy {
+  const path = ['referral', 'balancer', 'proxy'];
+  const [listen] = hostPorts(at, [p.listen], [...path, 'listen']);
+  const origins: Record<string, ListenAddress> = {};
+  for (const [site, target] of Object.entries(p.origins ?? {})) {
+    const [to] = hostPorts(at, [target], [...path, 'origins', site]);
+    if (to) origins[address(at, site, [...path, 'origins', site])] = to;
+  }
+  const duration = (value: string | number | undefined, fallback: number, key: string) =>
+    compileDuration(value, fallback, 0, at.where, [...path, key], at.problems);
+  return {
+    listen: listen ?? { host: '127.0.0.1', port: 0 },
+    names: p.names.map((n, i) => balancedName(at, n, [...path, 'names', i], false)),
+    answer: address(at, p.answer ?? balancer, [...path, 'answer']),
+    ttl: Math.round(duration(p.ttl, REFERRAL_DEFAULTS.proxyTtlMs, 'ttl') / 1000),
+    origins,
+    cacheBytes: p.cacheSize ?? REFERRAL_DEFAULTS.proxyCacheBytes,
+    maxBodyBytes: p.maxBody ?? REFERRAL_DEFAULTS.proxyMaxBodyBytes,
+    timeoutMs: duration(p.timeout, REFERRAL_DEFAULTS.proxyTimeoutMs, 'timeout'),
   };
 }
 

@@ -264,6 +264,24 @@ export interface CompiledBalancer {
   readonly listen: ListenAddress | undefined;
   /** Balanced names (lower case, no dot) whose rankings it sends to the DNS-Bs. */
   readonly rank: readonly string[];
+  /** The proxy-cache variant; undefined: off. */
+  readonly proxy: CompiledBalancerProxy | undefined;
+}
+
+/** `referral.balancer.proxy`: the DNS-LB answers its own address and proxies HTTP. */
+export interface CompiledBalancerProxy {
+  readonly listen: ListenAddress;
+  /** Balanced names, lower case, no dot: it answers `<label>.<name>`. */
+  readonly names: readonly string[];
+  /** The address answered (canonical text). */
+  readonly answer: string;
+  /** Seconds. */
+  readonly ttl: number;
+  /** Site address -> where its HTTP is fetched. */
+  readonly origins: Readonly<Record<string, ListenAddress>>;
+  readonly cacheBytes: number;
+  readonly maxBodyBytes: number;
+  readonly timeoutMs: number;
 }
 
 /** `referral.owner`: this node is the DNS-A. */

@@ -79,6 +79,49 @@ export function referralSchema(duration: TUnion<[TInteger, TString]>) {
                   'rankings variant: balanced names whose sites (service <label>.<name>) it ranks and sends to the DNS-Bs',
               }),
             ),
+            proxy: Type.Optional(
+              Type.Object(
+                {
+                  listen: HostPort,
+                  names: Names,
+                  answer: Type.Optional(
+                    Type.String({
+                      minLength: 1,
+                      description:
+                        'the IPv4 or IPv6 address answered for <label>.<name>; default the balancer address',
+                    }),
+                  ),
+                  ttl: Type.Optional(
+                    Type.Union(duration.anyOf, { description: 'TTL of that answer; default 5m' }),
+                  ),
+                  origins: Type.Optional(
+                    Type.Record(Type.String(), HostPort, {
+                      description:
+                        'site address -> ADDR:PORT the proxy fetches from; default ADDRESS:80',
+                    }),
+                  ),
+                  cacheSize: Type.Optional(
+                    Type.Integer({ minimum: 1, description: 'bytes cached in memory; 64 MiB' }),
+                  ),
+                  maxBody: Type.Optional(
+                    Type.Integer({
+                      minimum: 1,
+                      description: 'largest request or response body, bytes; 16 MiB',
+                    }),
+                  ),
+                  timeout: Type.Optional(
+                    Type.Union(duration.anyOf, {
+                      description: 'for the site to answer (headers, then each body gap); 10s',
+                    }),
+                  ),
+                },
+                {
+                  additionalProperties: false,
+                  description:
+                    'proxy-cache variant: answer this address and serve HTTP from the best site through an RFC 9111 cache',
+                },
+              ),
+            ),
           },
           { additionalProperties: false, description: 'this node is a DNS-LB' },
         ),

@@ -236,7 +236,9 @@ interface Layers {
 /** The referral layer built on a configuration: its DNS-B settings and its members. */
 function builtReferral(config: CompiledConfig, layer: ReferralLayer): ReferralState {
   const members = config.services.flatMap((s) => s.pools.flatMap((p) => p.members));
-  return referralState(config.referral?.backbone, members, layer);
+  const balancer = config.referral?.balancer;
+  const proxy = balancer?.proxy && { label: balancer.label, ...balancer.proxy };
+  return referralState(config.referral?.backbone, members, layer, proxy);
 }
 
 function snapshotOf(

@@ -6,6 +6,7 @@
 import type { MeasuredView, MemberState, StateView } from '../steering/types.js';
 import { measuredView, type AgentMeasurement } from './measurements.js';
 import type { SiteEntry } from './message.js';
+import { ProxiedNames, type ProxiedSettings } from './proxied.js';
 import { ReferralTable, type BackboneSettings, type BalancerEntry } from './table.js';
 
 /** The site list of one balanced name, as last received. */
@@ -38,6 +39,8 @@ export interface ReferralState {
   readonly offlineAddresses: ReadonlySet<string>;
   /** The measurement agents' figures; undefined when none was heard. */
   readonly measured: MeasuredView | undefined;
+  /** A DNS-LB's proxied names (the proxy-cache variant); undefined: its proxy is off. */
+  readonly proxied: ProxiedNames | undefined;
 }
 
 /** A member as far as site lists go: its key and addresses (canonical text). */
@@ -51,6 +54,7 @@ export function referralState(
   backbone: BackboneSettings | undefined,
   members: Iterable<AddressedMember>,
   layer: ReferralLayer,
+  proxied?: ProxiedSettings,
 ): ReferralState {
   const offlineAddresses = new Set<string>();
   for (const list of layer.siteLists)
@@ -61,7 +65,14 @@ export function referralState(
       if (member.addresses.some((a) => offlineAddresses.has(a))) offline.add(member.key);
   const table = backbone && new ReferralTable(backbone, layer.balancers, offlineAddresses);
   const measured = measuredView(layer.measurements ?? []);
-  return { layer, table, offline, offlineAddresses, measured };
+  return {
+    layer,
+    table,
+    offline,
+    offlineAddresses,
+    measured,
+    proxied: proxied && new ProxiedNames(proxied),
+  };
 }
 
 /** The state view carrying the measurement agents' figures; none: the view itself. */

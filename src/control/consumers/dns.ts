@@ -39,8 +39,12 @@ export async function startDnsConsumer(
     first.services,
     log,
     () => node.snapshot().state,
-    // Only a DNS-B has a table (referral.backbone); a reload may make this node one.
-    (key, qtype, address) => node.snapshot().referral.table?.refer(key, qtype, address),
+    // Only a DNS-B has a table (referral.backbone), only a proxying DNS-LB proxied names;
+    // a reload may make this node either.
+    (key, qtype, address) => {
+      const referral = node.snapshot().referral;
+      return referral.table?.refer(key, qtype, address) ?? referral.proxied?.answer(key, qtype);
+    },
     sampler,
   );
   await server.start();

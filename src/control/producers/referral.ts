@@ -6,6 +6,7 @@ import type { Ranking, SiteEntry } from '../../referral/message.js';
 import { rankingOf } from '../../referral/ranking.js';
 import { MeasurementListener, type AgentMeasurement } from '../../referral/measurements.js';
 import { Owner } from '../../referral/owner.js';
+import { BalancerProxy, type ProxySite } from '../../referral/proxy.js';
 import type { ReceiverStats } from '../../referral/receiver.js';
 import { NO_REFERRAL, type ReferralLayer } from '../../referral/state.js';
 import type { ControlNode, NodeSnapshot } from '../node.js';
@@ -17,12 +18,14 @@ export interface ReferralProducer {
     readonly backbone?: string;
     readonly balancer?: string;
     readonly measurements?: string;
+    readonly proxy?: string;
   };
   /** Accepted and dropped map messages of each role that receives them. */
   stats(): {
     readonly backbone?: ReceiverStats;
     readonly balancer?: ReceiverStats;
     readonly measurements?: ReceiverStats;
+    readonly proxy?: BalancerProxy['counts'];
   };
   stop(): Promise<void>;
 }
@@ -55,12 +58,32 @@ export function balancerRankings(snapshot: NodeSnapshot, balancer: CompiledBalan
   });
 }
 
+/**
+ * The site a DNS-LB's proxy fetches `name` from now: the first its service
+ * `<label>.<name>` answers its first resolver (the live decision, as the rankings), at the
+ * `origins` entry of that address, else port 80 of it.
+ */
+export function proxySite(
+  snapshot: NodeSnapshot,
+  balancer: CompiledBalancer,
+  name: string,
+): ProxySite | undefined {
+  const service = `${balancer.label}.${name}.`;
+  const found = [...snapshot.services.byKey.values()].find((s) => s.service.name === service);
+  if (!found) return undefined;
+  const [best] = rankingOf(found.service, snapshot.state, balancer.resolvers[0]!, Date.now());
+  if (best === undefined) return undefined;
+  const origin = balancer.proxy?.origins[best];
+  return { address: best, host: origin?.host ?? best, port: origin?.port ?? 80 };
+}
+
 /** The roles running now, and their parts of the layer. */
 interface Roles {
   backbone: Backbone | undefined;
   balancer: Balancer | undefined;
   owner: Owner | undefined;
   measurements: MeasurementListener | undefined;
+  proxy: BalancerProxy | undefined;
   fromBackbone: ReferralLayer;
   fromBalancer: ReferralLayer;
   measured: readonly AgentMeasurement[];
@@ -97,6 +120,7 @@ export async function startReferralProducer(
     balancer: undefined,
     owner: undefined,
     measurements: undefined,
+    proxy: undefined,
     fromBackbone: NO_REFERRAL,
     fromBalancer: NO_REFERRAL,
     measured: [],
@@ -134,6 +158,7 @@ export async function startReferralProducer(
     }
     await followBalancer(roles, wanted, key, rlog, publish);
     await followMeasurements(roles, current, wanted, key, rlog, publish);
+    await followProxy(roles, current, wanted, node, rlog);
     if (wanted?.balancer)
       void roles.balancer?.setRankings(balancerRankings(node.snapshot(), wanted.balancer));
     roles.owner?.close();
@@ -170,16 +195,19 @@ export async function startReferralProducer(
       ...(roles.measurements?.bound() === undefined
         ? {}
         : { measurements: roles.measurements.bound()! }),
+      ...(roles.proxy ? { proxy: roles.proxy.bound() } : {}),
     }),
     stats: () => ({
       ...(roles.backbone ? { backbone: roles.backbone.receiver.stats } : {}),
       ...(roles.balancer ? { balancer: roles.balancer.receiver.stats } : {}),
       ...(roles.measurements ? { measurements: roles.measurements.receiver.stats } : {}),
+      ...(roles.proxy ? { proxy: roles.proxy.counts } : {}),
     }),
     async stop() {
       unsubscribe();
       await following;
       roles.owner?.close();
+      await roles.proxy?.close();
       await roles.measurements?.close();
       await roles.balancer?.close();
       await roles.backbone?.close();
@@ -249,4 +277,35 @@ async function followMeasurements(
     await roles.measurements.start();
   }
   publish();
+}
+
+/**
+ * A DNS-LB's proxy cache: kept across a reload unless its settings changed (then it starts
+ * over with an empty cache). Each miss asks the node's snapshot of that moment for the site.
+ */
+async function followProxy(
+  roles: Roles,
+  current: CompiledReferral | undefined,
+  wanted: CompiledReferral | undefined,
+  node: ControlNode,
+  log: Logger,
+): Promise<void> {
+  const settings = (r: CompiledReferral | undefined) =>
+    JSON.stringify([r?.balancer?.label, r?.balancer?.proxy]);
+  if (roles.proxy && settings(current) === settings(wanted)) return;
+  await roles.proxy?.close();
+  roles.proxy = undefined;
+  const proxy = wanted?.balancer?.proxy;
+  if (!wanted?.balancer || !proxy) return;
+  const label = wanted.balancer.label;
+  roles.proxy = new BalancerProxy(
+    { label, ...proxy },
+    (name) => {
+      const balancer = node.snapshot().config.referral?.balancer;
+      return balancer && proxySite(node.snapshot(), balancer, name);
+    },
+    log,
+  );
+  await roles.proxy.start();
+  log.info({ proxy: roles.proxy.bound() }, `proxy cache of ${label} listening`);
 }
