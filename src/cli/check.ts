@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { basename } from 'node:path';
 import { loadAll } from '../app.js';
-import { readConfig } from '../config/load.js';
+import { readConfig, readLbConfig } from '../config/load.js';
+import { isBalancerFile } from './lb.js';
 import { nameFromText, nameToText } from '../dns/name.js';
 import { ConfigError, formatProblem, type Problem } from '../lib/errors.js';
 import { FileTooLargeError, readTextFile } from '../lib/text-file.js';
@@ -126,6 +127,15 @@ async function checkZoneFile(file: string, origin: string | undefined): Promise<
 
 async function checkConfigFile(file: string): Promise<Checked> {
   try {
+    if (await isBalancerFile(file)) {
+      const lb = await readLbConfig(file);
+      const servers = lb?.servers.length ?? 0;
+      return {
+        problems: [],
+        warnings: [],
+        summary: `${file}: balancer ${lb?.node ?? '?'}, ${servers} servers`,
+      };
+    }
     const { config, loaded } = await loadAll(() => readConfig(file));
     const records = [...loaded.zones.zones.values()].reduce((sum, zone) => sum + zone.size, 0);
     return {

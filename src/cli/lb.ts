@@ -115,7 +115,11 @@ export async function isBalancerStatus(args: readonly string[]): Promise<boolean
     options: { config: { type: 'string' } },
     strict: false,
   });
-  if (typeof values.config !== 'string') return false;
-  const text = await readFile(values.config, 'utf8').catch(() => '');
+  return typeof values.config === 'string' && isBalancerFile(values.config);
+}
+
+/** A balancer's own file: an `lb:` section and no `zones:` (a DNS node's file has zones). */
+export async function isBalancerFile(file: string): Promise<boolean> {
+  const text = await readFile(file, 'utf8').catch(() => '');
   return /^lb:/m.test(text) && !/^zones:/m.test(text);
 }
