@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
+import { promisify } from 'node:util';
 import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -348,4 +351,65 @@ test('every error code of the interface is in docs/errors.md', async () => {
   ];
   for (const code of codes)
     assert.ok(docs.includes(`| \`${code}\``), `${code} is not in docs/errors.md`);
+});
+
+test('the consumer: new TLS files on the address it holds rebind it there (old listener first)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'steerdns-api-'));
+  try {
+    await writeFile(join(dir, 'tokens'), 't 0123456789abcdef0123\n');
+    await promisify(execFile)(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'k.pem'),
+        '-out',
+        join(dir, 'c.pem'),
+      ],
+      { timeout: 30_000 },
+    );
+    const plain = parseConfig(CONFIG, join(dir, 'c.yaml'));
+    const { zones } = await loadZones(plain.zones, serviceNames(plain));
+    const node = new ControlNode(plain, zones);
+    const api = await startApiConsumer(node, log);
+    try {
+      const port = Number(api.bound()!.split(':')[1]);
+      const withTls = parseConfig(
+        CONFIG.replace(
+          'listen: 127.0.0.1:0,',
+          `listen: '127.0.0.1:${port}', tls: { cert: c.pem, key: k.pem },`,
+        ),
+        join(dir, 'c.yaml'),
+      );
+      assert.deepEqual(await node.publish({ kind: 'config', config: withTls, zones }), []);
+      assert.equal(api.bound(), `127.0.0.1:${port}`);
+      const ca = await readFile(join(dir, 'c.pem'), 'utf8');
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(
+          { host: '127.0.0.1', port, path: '/healthz', ca, agent: false },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status, 200);
+    } finally {
+      await api.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

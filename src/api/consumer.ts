@@ -126,16 +126,40 @@ export async function startApiConsumer(
     },
   };
   let server: ApiServer | undefined;
-  let binding: string | undefined;
+  let serving: CompiledApi | undefined;
+  const start = (api: CompiledApi): Promise<ApiServer> =>
+    startApiServer(context, api.listen, api.tls);
   const follow = async (api: CompiledApi | undefined): Promise<void> => {
-    const next = bindingOf(api);
-    if (server && next === binding) return;
+    if (server && bindingOf(api) === bindingOf(serving)) return;
     if (api) await openOperator();
-    // The new listener binds before the old one closes: a failed bind changes nothing.
-    const started = api && (await startApiServer(context, api.listen, api.tls));
     const old = server;
+    const oldApi = serving;
+    const samePort =
+      old !== undefined &&
+      api !== undefined &&
+      api.listen.port !== 0 &&
+      oldApi !== undefined &&
+      api.listen.host === old.listen.host &&
+      api.listen.port === old.listen.port;
+    if (samePort) {
+      // The address the old listener holds (new TLS files, or the port it was given for 0):
+      // it must go first; if the new one cannot start, the old one comes back and the
+      // reload is rejected.
+      await old.close();
+      server = undefined;
+      try {
+        server = await start(api);
+        serving = api;
+      } catch (error) {
+        server = await start(oldApi);
+        throw error;
+      }
+      return;
+    }
+    // Elsewhere, the new listener binds before the old one closes: a failed bind changes nothing.
+    const started = api && (await start(api));
     server = started;
-    binding = started && next;
+    serving = started && api;
     await old?.close();
   };
   await follow(node.snapshot().config.api);
