@@ -38,6 +38,8 @@ export interface BalancerOptions {
   readonly fall?: number;
   /** The node's own reachability check (seed: e.g. a gateway): a TCP check of ADDR:PORT. */
   readonly ownCheck?: string;
+  /** Its active script fails (exit 1) after writing the trace line. */
+  readonly failActive?: boolean;
 }
 
 /** One running `steerdns lb`. */
@@ -119,7 +121,7 @@ function configOf(name: BalancerName, dir: string, options: BalancerOptions): st
       health: { type: tcp, port: 80, interval: ${interval}ms, timeout: ${Math.floor(interval / 2)}ms, rise: 1, fall: ${options.fall ?? 2}, initial: up }`;
     })
     .join('\n');
-  const hook = join(dir, 'state.sh');
+  const hook = join(dir, options.failActive === true ? 'state-fail.sh' : 'state.sh');
   return `lb:
   node: ${name}
   interface: eth0
@@ -182,6 +184,11 @@ export async function createLbLab(): Promise<LbLab> {
   const tracePath = join(dir, 'trace');
   await writeFile(join(dir, 'state.sh'), script(tracePath));
   await chmod(join(dir, 'state.sh'), 0o755);
+  await writeFile(
+    join(dir, 'state-fail.sh'),
+    `${script(tracePath)}[ "$2" = active ] && exit 1\nexit 0\n`,
+  );
+  await chmod(join(dir, 'state-fail.sh'), 0o755);
   const lab = await createLab({
     hosts: [
       { name: 'router', ipv4: '192.0.2.1' },

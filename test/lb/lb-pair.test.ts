@@ -203,3 +203,32 @@ test(
       assert.deepEqual(status.faults, ['own checks down: gateway']);
     }),
 );
+
+test(
+  'a failing state script makes the node inop (keepalived FAULT) and the peer takes over',
+  { skip, timeout: 120_000 },
+  (t) =>
+    inLab(t, async (lab) => {
+      const b2 = await lab.startBalancer('b2');
+      await lab.waitHolders(['b2'], 10_000);
+      // b1 has the higher priority: it takes over, its active script fails, it goes inop.
+      const before = b2.lineCount();
+      const b1 = await lab.startBalancer('b1', { failActive: true });
+      await b1.waitForLog((e) => e['msg'] === 'hook failed', 10_000, 'the active script failing');
+      await b1.waitForLog((e) => e['msg'] === 'role active -> inop', 10_000, 'b1 inop');
+      await lab.waitHolders(['b2'], 5000);
+      await b2.waitForLog(
+        (e) => e['msg'] === 'role standby -> active',
+        10_000,
+        'b2 active again',
+        before,
+      );
+      const trace = (await lab.trace()).filter((l) => l.startsWith('b1 '));
+      assert.deepEqual(trace.slice(0, 4), [
+        'b1 initial initial',
+        'b1 initial standby',
+        'b1 standby active',
+        'b1 active inop',
+      ]);
+    }),
+);
