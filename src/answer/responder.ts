@@ -126,11 +126,11 @@ export class Responder {
   ): Buffer | Iterable<Buffer> | undefined {
     const counters = this.counters;
     if (counters === undefined) return this.answer(msg, transport, address);
-    const started = performance.now();
+    const started = clock.now();
     this.zoneSlot = -1;
     this.extendedRcode = -1;
     const reply = this.answer(msg, transport, address);
-    this.count(counters, reply, transport, address, performance.now() - started);
+    this.count(counters, reply, transport, address, clock.now() - started);
     return reply;
   }
 
@@ -376,6 +376,13 @@ export class Responder {
 function isEncoded(answer: EncodedAnswer | LookupResult): answer is EncodedAnswer {
   return 'body' in answer;
 }
+
+/**
+ * The clock a query's duration is read from. Held here: the global `performance` is an
+ * accessor, and reading it costs as much again as the clock (cachegrind: 400 instructions a
+ * call through it, 240 through this).
+ */
+const clock = performance;
 
 /** BADCOOKIE, an extended RCODE (RFC 7873 8): 7 in the header, 1 in the OPT. */
 const BADCOOKIE = 23;
