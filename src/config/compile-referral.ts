@@ -1,5 +1,7 @@
+import { isIPv4 } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { readKeyFile } from '../agent/key-file.js';
+import { isMulticastGroup } from '../agent/multicast.js';
 import type { Problem } from '../lib/errors.js';
 import { canonicalAddress, parseHostPort } from '../lib/ip.js';
 import { nameFromText } from '../dns/name.js';
@@ -7,6 +9,7 @@ import type {
   CompiledBackbone,
   CompiledBalancer,
   CompiledBalancerProxy,
+  CompiledMulticastGroup,
   CompiledOwner,
   CompiledReferral,
   ListenAddress,
@@ -70,6 +73,31 @@ function balancedName(at: At, text: string, path: readonly (string | number)[], 
   return dot ? `${bare}.` : bare;
 }
 
+type MulticastConfig = NonNullable<NonNullable<ReferralConfig['balancer']>['multicast']>;
+
+/** An IPv4 group and interface address (IPv6 groups would need a zone; not taken). */
+function multicastGroup(
+  at: At,
+  m: MulticastConfig,
+  path: readonly string[],
+): CompiledMulticastGroup | undefined {
+  const [group] = hostPorts(at, [m.group], [...path, 'group']);
+  if (!group) return undefined;
+  if (!isIPv4(group.host) || !isMulticastGroup(group.host))
+    problem(
+      at,
+      [...path, 'group'],
+      `expected an IPv4 multicast group (224.0.0.0/4), got "${m.group}"`,
+    );
+  if (m.interface !== undefined && !isIPv4(m.interface))
+    problem(
+      at,
+      [...path, 'interface'],
+      `expected the IPv4 address of an interface, got "${m.interface}"`,
+    );
+  return { host: group.host, port: group.port, interface: m.interface };
+}
+
 function compileBackbone(
   b: NonNullable<ReferralConfig['backbone']>,
   file: string,
@@ -105,7 +133,16 @@ function compileBackbone(
         at.problems,
       ) / 1000,
     ),
+    multicast: compileBackboneMulticast(b.multicast, at),
   };
+}
+
+function compileBackboneMulticast(
+  m: NonNullable<ReferralConfig['backbone']>['multicast'],
+  at: At,
+): CompiledBackbone['multicast'] {
+  const group = m && multicastGroup(at, m, ['referral', 'backbone', 'multicast']);
+  return group && { group, ttl: m.ttl ?? 1 };
 }
 
 function compileBalancer(b: NonNullable<ReferralConfig['balancer']>, at: At): CompiledBalancer {
@@ -125,6 +162,7 @@ function compileBalancer(b: NonNullable<ReferralConfig['balancer']>, at: At): Co
       at.problems,
     ),
     listen,
+    multicast: b.multicast && multicastGroup(at, b.multicast, [...path, 'multicast']),
     rank: (b.rank ?? []).map((n, i) => balancedName(at, n, [...path, 'rank', i], false)),
     proxy: b.proxy && compileProxy(b.proxy, b.address, at),
   };
@@ -137,8 +175,10 @@ function compileProxy(p: ProxyConfig, balancer: string, at: At): CompiledBalance
   const [listen] = hostPorts(at, [p.listen], [...path, 'listen']);
   const origins: Record<string, ListenAddress> = {};
   for (const [site, target] of Object.entries(p.origins ?? {})) {
-    const [to] = hostPorts(at, [target], [...path, 'origins', site]);
-    if (to) origins[address(at, site, [...path, 'origins', site])] = to;
+    const to = parseHostPort(target);
+    if (to?.port === undefined)
+      problem(at, [...path, 'origins', site], `expected ADDR:PORT, got "${target}"`);
+    else origins[address(at, site, [...path, 'origins', site])] = { host: to.host, port: to.port };
   }
   const duration = (value: string | number | undefined, fallback: number, key: string) =>
     compileDuration(value, fallback, 0, at.where, [...path, key], at.problems);

@@ -252,6 +252,15 @@ export interface CompiledBackbone {
   readonly direct: boolean;
   /** TTL of a direct answer, seconds. */
   readonly directTtl: number;
+  /** Site lists to a multicast group instead of to each DNS-LB. */
+  readonly multicast: { readonly group: CompiledMulticastGroup; readonly ttl: number } | undefined;
+}
+
+/** An IPv4 multicast group of the map protocol, and the interface (an IPv4 address). */
+export interface CompiledMulticastGroup {
+  readonly host: string;
+  readonly port: number;
+  readonly interface: string | undefined;
 }
 
 /** `referral.balancer`: this node is a DNS-LB. */
@@ -262,6 +271,8 @@ export interface CompiledBalancer {
   readonly backbones: readonly ListenAddress[];
   readonly intervalMs: number;
   readonly listen: ListenAddress | undefined;
+  /** A multicast group it takes site lists from. */
+  readonly multicast: CompiledMulticastGroup | undefined;
   /** Balanced names (lower case, no dot) whose rankings it sends to the DNS-Bs. */
   readonly rank: readonly string[];
   /** The proxy-cache variant; undefined: off. */

@@ -6,6 +6,36 @@ const Sender = Type.String({
   pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$',
   description: 'a DNS label: 1-63 of a-z 0-9 -',
 });
+const MulticastGroup = Type.String({
+  minLength: 1,
+  description: 'an IPv4 multicast group ADDR:PORT',
+});
+const MulticastInterface = Type.Optional(
+  Type.String({
+    minLength: 1,
+    description: 'the IPv4 address of the interface it is sent or joined on',
+  }),
+);
+/** A DNS-B's group: site lists go there, one datagram each, instead of to each DNS-LB. */
+const MulticastSend = Type.Object(
+  {
+    group: MulticastGroup,
+    interface: MulticastInterface,
+    ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 255, description: 'multicast TTL; 1' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'site lists go to this group, one datagram each, instead of to each DNS-LB',
+  },
+);
+/** A DNS-LB's group: it takes site lists from it. */
+const MulticastJoin = Type.Object(
+  { group: MulticastGroup, interface: MulticastInterface },
+  {
+    additionalProperties: false,
+    description: 'site lists are taken from this group (the DNS-B sends to it)',
+  },
+);
 const Names = Type.Array(Type.String({ minLength: 1 }), {
   minItems: 1,
   description: 'the balanced names, e.g. www.example.com',
@@ -58,6 +88,7 @@ export function referralSchema(duration: TUnion<[TInteger, TString]>) {
             directTtl: Type.Optional(
               Type.Union(duration.anyOf, { description: 'TTL of a direct answer; default 5m' }),
             ),
+            multicast: Type.Optional(MulticastSend),
           },
           { additionalProperties: false, description: 'this node is a DNS-B' },
         ),
@@ -73,6 +104,7 @@ export function referralSchema(duration: TUnion<[TInteger, TString]>) {
               Type.Union(duration.anyOf, { description: 'registers again this often; 60s' }),
             ),
             listen: Type.Optional(HostPort),
+            multicast: Type.Optional(MulticastJoin),
             rank: Type.Optional(
               Type.Array(Type.String({ minLength: 1 }), {
                 description:

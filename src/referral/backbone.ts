@@ -2,7 +2,8 @@
  * The DNS-B role (seed 002): takes DNS-LB registrations and the owner's site lists over
  * the map protocol, keeps the table (saved to a state file when configured), forgets a
  * DNS-LB silent for `missedIntervals` of its intervals, and forwards each site list to
- * every DNS-LB that takes them (unicast, signed with its own header).
+ * every DNS-LB that takes them (unicast, signed with its own header), or to a multicast
+ * group all of them join.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Logger } from '../observability/log.js';
@@ -18,7 +19,8 @@ import { MessageClock, type SenderMark } from './replay.js';
 import type { NamedSiteList, ReferralLayer } from './state.js';
 import type { BalancerEntry } from './table.js';
 import { listenMap, sendMapMessage, type MapListener } from './transport.js';
-import { canonicalAddress, parseHostPort } from '../lib/ip.js';
+import { MulticastSender, type MulticastGroup } from './multicast.js';
+import { canonicalAddress, hostPort, parseHostPort } from '../lib/ip.js';
 
 /** What a DNS-B needs to run. */
 export interface BackboneOptions {
@@ -26,6 +28,8 @@ export interface BackboneOptions {
   readonly listen: { readonly host: string; readonly port: number };
   readonly missedIntervals: number;
   readonly stateFile: string | undefined;
+  /** Site lists go to this group (one datagram each) instead of to each DNS-LB. */
+  readonly multicast?: { readonly group: MulticastGroup; readonly ttl: number } | undefined;
   readonly key: Buffer;
   readonly maxSkewMs: number;
   readonly log: Logger;
@@ -49,6 +53,7 @@ export class Backbone {
   private readonly clock: MessageClock;
   private readonly now: () => number;
   private listener: MapListener | undefined;
+  private sender: MulticastSender | undefined;
   private expiry: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
   private readonly options: BackboneOptions;
@@ -69,6 +74,8 @@ export class Backbone {
   /** Reads the state file (if any), then listens; resolves where. */
   async start(): Promise<string> {
     await this.restore();
+    const multicast = this.options.multicast;
+    if (multicast) this.sender = await MulticastSender.open(multicast.group, multicast.ttl);
     const { host, port } = this.options.listen;
     this.listener = await listenMap(
       host,
@@ -150,8 +157,16 @@ export class Backbone {
     this.forward(list, [...this.balancers.values()]);
   }
 
-  /** Sends a site list to DNS-LBs that take them; a failure waits for their next registration. */
+  /**
+   * Sends a site list to DNS-LBs that take them; a failure waits for their next
+   * registration. With a multicast group, one datagram to the group reaches them all (a new
+   * DNS-LB's catch-up too: the others take the same list again, in a new message).
+   */
   private forward(list: NamedSiteList, to: readonly BalancerEntry[]): void {
+    if (this.sender) {
+      this.multicast(this.sender, list);
+      return;
+    }
     for (const entry of to) {
       const at = entry.notify === undefined ? undefined : parseHostPort(entry.notify);
       if (at?.port === undefined) continue;
@@ -171,6 +186,23 @@ export class Backbone {
         },
       );
     }
+  }
+
+  private multicast(sender: MulticastSender, list: NamedSiteList): void {
+    const message: MapMessage = {
+      kind: 'sites',
+      ...this.clock.next(),
+      name: list.name,
+      sites: list.sites,
+    };
+    const group = this.options.multicast!.group;
+    void sender.send(encodeMapMessage(message, this.options.key)).then((ok) => {
+      if (!ok)
+        this.options.log.warn(
+          { group: hostPort(group.host, group.port) },
+          `site list of ${list.name} not sent to the multicast group`,
+        );
+    });
   }
 
   private expire(): void {
@@ -241,6 +273,7 @@ export class Backbone {
   async close(): Promise<void> {
     if (this.expiry) clearInterval(this.expiry);
     await this.listener?.close();
+    await this.sender?.close();
     await this.saving;
   }
 }

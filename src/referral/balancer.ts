@@ -10,6 +10,7 @@ import { MapReceiver } from './receiver.js';
 import { MessageClock } from './replay.js';
 import type { NamedSiteList, ReferralLayer } from './state.js';
 import { listenMap, sendMapMessage, type MapListener } from './transport.js';
+import { listenMulticast, type MulticastGroup, type MulticastListener } from './multicast.js';
 
 /** What a DNS-LB registers, and where (`referral.balancer`, compiled). */
 export interface BalancerSettings {
@@ -19,6 +20,8 @@ export interface BalancerSettings {
   readonly backbones: readonly { readonly host: string; readonly port: number }[];
   readonly intervalMs: number;
   readonly listen: { readonly host: string; readonly port: number } | undefined;
+  /** A multicast group it joins for site lists (beside `listen`, or instead of it). */
+  readonly multicast: MulticastGroup | undefined;
   /** Balanced names it ranks for the DNS-Bs (the rankings variant); empty: it sends none. */
   readonly rank: readonly string[];
 }
@@ -43,6 +46,7 @@ export class Balancer {
   /** Messages go out one after another: the DNS-Bs must see the sequence in order. */
   private sending: Promise<void> = Promise.resolve();
   private listener: MapListener | undefined;
+  private group: MulticastListener | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly options: BalancerOptions;
 
@@ -65,8 +69,18 @@ export class Balancer {
           this.receiver.framing();
         },
       );
+    const multicast = this.settings.multicast;
+    if (multicast)
+      this.group = await listenMulticast(multicast, (bytes, from) => {
+        this.takeSites(bytes, from);
+      });
     this.schedule();
     await this.register();
+  }
+
+  /** The multicast group joined for site lists, if one is. */
+  joined(): string | undefined {
+    return this.group?.address;
   }
 
   /** Where site lists are taken, if they are. */
@@ -76,11 +90,13 @@ export class Balancer {
 
   /**
    * Follows a reload: new settings register at once when what a DNS-B keeps changed (the
-   * address, the resolvers, the interval); the label cannot change without a restart.
+   * address, the resolvers, the interval); the label and where site lists are taken cannot
+   * change without a restart.
    */
   async update(settings: BalancerSettings): Promise<void> {
     const before = registered(this.settings);
-    this.settings = { ...settings, listen: this.settings.listen, label: this.settings.label };
+    const { listen, multicast, label } = this.settings;
+    this.settings = { ...settings, listen, multicast, label };
     this.schedule();
     if (registered(this.settings) !== before) await this.register();
   }
@@ -157,6 +173,7 @@ export class Balancer {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.listener?.close();
+    await this.group?.close();
   }
 }
 

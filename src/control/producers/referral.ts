@@ -96,6 +96,7 @@ const sameBackbone = (a: CompiledReferral | undefined, b: CompiledReferral | und
     a?.backbone?.name,
     a?.backbone?.listen,
     a?.backbone?.stateFile,
+    a?.backbone?.multicast,
   ]) ===
   JSON.stringify([
     b?.key,
@@ -103,6 +104,7 @@ const sameBackbone = (a: CompiledReferral | undefined, b: CompiledReferral | und
     b?.backbone?.name,
     b?.backbone?.listen,
     b?.backbone?.stateFile,
+    b?.backbone?.multicast,
   ]);
 
 /**
