@@ -6,6 +6,7 @@ import { explainUrl } from './routes-operator.js';
 import {
   AgentsBody,
   ClusterBody,
+  SitesBody,
   DecisionsBody,
   ErrorBody,
   ExplainBody,
@@ -47,7 +48,7 @@ function entryOf(operator: Operator, query: { service: string; key: string }) {
   };
 }
 
-/** Explain, persistence, agents, cluster and reload: the node as a whole. */
+/** Explain, persistence, agents, cluster, sites and reload: the node as a whole. */
 export function nodeRoutes(app: ApiApp, context: ApiContext): void {
   app.get(
     '/api/v1/explain',
@@ -164,6 +165,31 @@ export function nodeRoutes(app: ApiApp, context: ApiContext): void {
           'this node runs alone: no cluster section',
         );
       return cluster;
+    },
+  );
+  app.get(
+    '/api/v1/sites',
+    {
+      schema: {
+        summary: "this site's DSSP peers, counters and live hand-off tables (seed 003)",
+        tags: ['sites'],
+        security: SECURITY,
+        response: { 200: SitesBody, 401: ErrorBody, 404: ErrorBody },
+      },
+    },
+    () => {
+      // The same section as GET /status shows: one producer of it, two ways to read it.
+      const status = context.status();
+      const sites =
+        typeof status === 'object' && status !== null && 'sites' in status
+          ? status.sites
+          : undefined;
+      if (typeof sites !== 'object' || sites === null)
+        throw new ApiError(
+          'STEERDNS_ERR_API_NOT_A_SITE',
+          'this node is no site: no distributedSites section',
+        );
+      return sites;
     },
   );
   app.post(

@@ -187,6 +187,10 @@ export const ClusterBody = Open(
   "this node's view of its cluster (as steerdns status --server --json)",
 );
 
+export const SitesBody = Open(
+  "this site's view of seed 003 (as GET /status shows it under sites; docs/sites.md)",
+);
+
 export const DecisionsBody = Type.Object({
   decisions: Type.Array(
     Type.Object({

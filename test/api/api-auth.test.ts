@@ -93,6 +93,7 @@ const ENDPOINTS: { method: string; path: string; body?: unknown; status: number;
     { method: 'GET', path: '/api/v1/agents', status: 200 },
     { method: 'GET', path: '/api/v1/decisions', status: 200 },
     { method: 'GET', path: '/api/v1/cluster', status: 404, code: 'STEERDNS_ERR_API_NOT_CLUSTERED' },
+    { method: 'GET', path: '/api/v1/sites', status: 404, code: 'STEERDNS_ERR_API_NOT_A_SITE' },
     { method: 'POST', path: '/api/v1/reload', status: 200 },
     { method: 'DELETE', path: PERSISTENCE, status: 200 },
     { method: 'GET', path: PERSISTENCE, status: 404, code: 'STEERDNS_ERR_API_NO_ENTRY' },
@@ -259,7 +260,11 @@ test('the OpenAPI document validates, and every GET route in it answers (with th
           ? `${path}?${queryString}`
           : path;
     const reply = await apiCall(api, url, { token: ALICE });
-    const known404 = ['STEERDNS_ERR_API_NOT_CLUSTERED', 'STEERDNS_ERR_API_NO_ENTRY'];
+    const known404 = [
+      'STEERDNS_ERR_API_NOT_CLUSTERED',
+      'STEERDNS_ERR_API_NOT_A_SITE',
+      'STEERDNS_ERR_API_NO_ENTRY',
+    ];
     assert.ok(
       reply.status < 400 || (reply.status === 404 && known404.includes(errorCode(reply) ?? '')),
       `GET ${url}: ${reply.status} ${reply.text.slice(0, 200)}`,
