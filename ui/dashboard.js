@@ -160,20 +160,27 @@ function optionalSections() {
     { id: 'agents', paths: ['/api/v1/agents'] },
     // A node alone has no cluster view (the route says 404): /status says whether it has one.
     { id: 'cluster', paths: ['/api/v1/cluster'], when: clustered },
-    { id: 'sites', paths: sites },
+    // A node that is no site answers 404 there too: /status says whether it is one.
+    { id: 'sites', paths: sites, when: isSite },
   ];
 }
 
-/** True when the node is in a cluster (the public /status has its cluster view). */
-async function clustered() {
+/** True when the public /status has `section` (a 404 would be a console error). */
+async function statusHas(section) {
   const reply = await request('GET', '/status', { auth: false });
   return (
     reply.ok &&
     reply.body !== null &&
-    reply.body.cluster !== undefined &&
-    reply.body.cluster !== null
+    reply.body[section] !== undefined &&
+    reply.body[section] !== null
   );
 }
+
+/** True when the node is in a cluster (the public /status has its cluster view). */
+const clustered = () => statusHas('cluster');
+
+/** True when the node is a site of seed 003 (the public /status has its sites view). */
+const isSite = () => statusHas('sites');
 
 /** Agents, cluster nodes, sites: shown when the server has the route and it has anything. */
 async function pollOptional() {
