@@ -243,7 +243,7 @@ export interface CompiledBackbone {
   /** Lower case, with a trailing dot. */
   readonly names: readonly string[];
   readonly referralTtl: number;
-  readonly unmapped: 'nearest' | 'answer';
+  readonly unmapped: 'nearest' | 'geo' | 'answer';
   readonly nearestMinPrefix: number;
   /** Absolute path, if the table is saved. */
   readonly stateFile: string | undefined;

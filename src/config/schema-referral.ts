@@ -69,9 +69,9 @@ export function referralSchema(duration: TUnion<[TInteger, TString]>) {
               }),
             ),
             unmapped: Type.Optional(
-              Type.Union([Type.Literal('nearest'), Type.Literal('answer')], {
+              Type.Union([Type.Literal('nearest'), Type.Literal('geo'), Type.Literal('answer')], {
                 description:
-                  'a resolver nobody registered: the DNS-LB of the nearest registered resolver (default), or the zone answers',
+                  'a resolver nobody registered: the DNS-LB of the nearest registered resolver by prefix (default) or by the country database (geo), or the zone answers',
               }),
             ),
             nearestMinPrefix: Type.Optional(Type.Integer({ minimum: 0, maximum: 128 })),

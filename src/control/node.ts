@@ -1,7 +1,7 @@
 import type { CompiledConfig } from '../config/compiled.js';
 import { ConfigError } from '../lib/errors.js';
 import type { TrackerState } from '../health/tracker.js';
-import { loadServices, type LoadedServices } from '../server/load-services.js';
+import { loadServices, referralGeo, type LoadedServices } from '../server/load-services.js';
 import { PersistenceStores } from '../steering/persistence-store.js';
 import type { StateView } from '../steering/types.js';
 import type { ZoneSet } from '../zone/zone-set.js';
@@ -238,7 +238,9 @@ function builtReferral(config: CompiledConfig, layer: ReferralLayer): ReferralSt
   const members = config.services.flatMap((s) => s.pools.flatMap((p) => p.members));
   const balancer = config.referral?.balancer;
   const proxy = balancer?.proxy && { label: balancer.label, ...balancer.proxy };
-  return referralState(config.referral?.backbone, members, layer, proxy);
+  const geo = referralGeo(config);
+  const locate = geo && ((address: Uint8Array) => geo.locate(address));
+  return referralState(config.referral?.backbone, members, layer, proxy, locate);
 }
 
 function snapshotOf(

@@ -7,7 +7,12 @@ import type { MeasuredView, MemberState, StateView } from '../steering/types.js'
 import { measuredView, type AgentMeasurement } from './measurements.js';
 import type { SiteEntry } from './message.js';
 import { ProxiedNames, type ProxiedSettings } from './proxied.js';
-import { ReferralTable, type BackboneSettings, type BalancerEntry } from './table.js';
+import {
+  ReferralTable,
+  type BackboneSettings,
+  type BalancerEntry,
+  type LocateAddress,
+} from './table.js';
 
 /** The site list of one balanced name, as last received. */
 export interface NamedSiteList {
@@ -55,6 +60,7 @@ export function referralState(
   members: Iterable<AddressedMember>,
   layer: ReferralLayer,
   proxied?: ProxiedSettings,
+  locate?: LocateAddress,
 ): ReferralState {
   const offlineAddresses = new Set<string>();
   for (const list of layer.siteLists)
@@ -63,7 +69,7 @@ export function referralState(
   if (offlineAddresses.size > 0)
     for (const member of members)
       if (member.addresses.some((a) => offlineAddresses.has(a))) offline.add(member.key);
-  const table = backbone && new ReferralTable(backbone, layer.balancers, offlineAddresses);
+  const table = backbone && new ReferralTable(backbone, layer.balancers, offlineAddresses, locate);
   const measured = measuredView(layer.measurements ?? []);
   return {
     layer,

@@ -29,8 +29,11 @@ export interface BackboneSettings {
   readonly names: readonly string[];
   /** TTL of the CNAME and the referral (the medium tier), seconds. */
   readonly referralTtl: number;
-  /** A resolver nobody registered: the DNS-LB of the nearest one, or the zone's own answer. */
-  readonly unmapped: 'nearest' | 'answer';
+  /**
+   * A resolver nobody registered: the DNS-LB of the nearest one by prefix, or by the geo
+   * data (country, else continent, else registry region), or the zone's own answer.
+   */
+  readonly unmapped: 'nearest' | 'geo' | 'answer';
   /** `nearest` needs at least this many leading bits in common. */
   readonly nearestMinPrefix: number;
   /** The rankings variant: answer A / AAAA from the DNS-LB's ranking instead of referring. */
@@ -38,6 +41,13 @@ export interface BackboneSettings {
   /** TTL of those direct answers (the short tier), seconds. */
   readonly directTtl: number;
 }
+
+/** Where an address is, by the country database (src/geo/ `GeoLookup.locate`). */
+export type LocateAddress = (address: Uint8Array) => {
+  readonly country: string | undefined;
+  readonly continent: string | undefined;
+  readonly region: string | undefined;
+};
 
 /** What the answer path needs of the referral (it matches answer/referral.ts ReferralReply). */
 export interface Referral {
@@ -91,6 +101,10 @@ export class ReferralTable {
   private readonly byLabel = new Map<string, Indexed>();
   private readonly names = new Map<string, Balanced>();
   private readonly all: Indexed[] = [];
+  /** `unmapped: geo`: the places of every registered resolver, and the choices made so far. */
+  private readonly places: { readonly indexed: Indexed; readonly place: Place }[] = [];
+  private readonly locate: LocateAddress | undefined;
+  private readonly geoChosen = new Map<string, Indexed | null>();
 
   readonly settings: BackboneSettings;
   readonly entries: readonly BalancerEntry[];
@@ -103,8 +117,10 @@ export class ReferralTable {
     settings: BackboneSettings,
     entries: readonly BalancerEntry[],
     offline: ReadonlySet<string> = new Set(),
+    locate?: LocateAddress,
   ) {
     this.settings = settings;
+    this.locate = locate;
     this.entries = entries;
     for (const text of settings.names) {
       const wire = nameFromText(text);
@@ -132,6 +148,12 @@ export class ReferralTable {
       this.byLabel.set(entry.label, indexed);
       for (const bytes of indexed.resolvers) this.byResolver.set(bytesKey(bytes), indexed);
     }
+    if (settings.unmapped === 'geo' && locate)
+      // Newest first: the DNS-LB that registered a resolver last wins a tie, as it wins it.
+      for (const indexed of [...this.all].reverse())
+        for (const bytes of indexed.resolvers)
+          if (this.byResolver.get(bytesKey(bytes)) === indexed)
+            this.places.push({ indexed, place: locate(bytes) });
   }
 
   /** An entry's rankings by name key and family, offline sites left out; empty ones too. */
@@ -167,6 +189,7 @@ export class ReferralTable {
   private chosenFor(resolver: Uint8Array): Indexed | undefined {
     const exact = this.byResolver.get(bytesKey(resolver));
     if (exact || this.settings.unmapped === 'answer') return exact;
+    if (this.settings.unmapped === 'geo') return this.byGeo(resolver);
     let best: Indexed | undefined;
     let bestBits = this.settings.nearestMinPrefix - 1;
     for (const indexed of this.all)
@@ -174,6 +197,39 @@ export class ReferralTable {
         const bits = commonPrefix(bytes, resolver);
         if (bits > bestBits) [best, bestBits] = [indexed, bits];
       }
+    return best;
+  }
+
+  /**
+   * `unmapped: geo`: the DNS-LB of a registered resolver in the same country, else the same
+   * continent, else the same registry region; the longest common prefix among equals. None:
+   * the zone answers. Each resolver's choice is kept (the table is rebuilt on every
+   * registration), so the database is read once per resolver, not per query.
+   */
+  private byGeo(resolver: Uint8Array): Indexed | undefined {
+    const key = bytesKey(resolver);
+    const known = this.geoChosen.get(key);
+    if (known !== undefined) return known ?? undefined;
+    const place = this.locate?.(resolver);
+    let best: Indexed | undefined;
+    let bestScore = 0;
+    for (const { indexed, place: at } of place ? this.places : []) {
+      const level =
+        at.country !== undefined && at.country === place!.country
+          ? 3
+          : at.continent !== undefined && at.continent === place!.continent
+            ? 2
+            : at.region !== undefined && at.region === place!.region
+              ? 1
+              : 0;
+      if (level === 0) continue;
+      const bits = Math.max(0, ...indexed.resolvers.map((r) => commonPrefix(r, resolver)));
+      const score = level * 256 + bits;
+      if (score > bestScore) [best, bestScore] = [indexed, score];
+    }
+    // Bounded: a flood of new source addresses must not grow it without end.
+    if (this.geoChosen.size >= GEO_MEMO) this.geoChosen.clear();
+    this.geoChosen.set(key, best ?? null);
     return best;
   }
 
@@ -229,6 +285,11 @@ export class ReferralTable {
 }
 
 const DS = 43;
+type Place = ReturnType<LocateAddress>;
+
+/** Resolvers whose `unmapped: geo` choice is kept. */
+const GEO_MEMO = 65_536;
+
 const A = 1;
 const AAAA = 28;
 /** Types the DNS-B's zone answers at the balanced name: SOA, NS, DS, DNSKEY. */

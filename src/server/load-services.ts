@@ -144,8 +144,20 @@ function buildTopology(config: CompiledConfig, problems: Problem[]): PolicyDeps[
     sites: new Map(Object.entries(topology.sites)),
     ldnsGroups: new Map(Object.entries(topology.ldnsGroups)),
     rules,
-    geo: config.services.length > 0 ? geoFor(topology.countryDatabase, at, problems) : NO_GEO,
+    geo:
+      config.services.length > 0 || config.referral?.backbone?.unmapped === 'geo'
+        ? geoFor(topology.countryDatabase, at, problems)
+        : NO_GEO,
   };
+}
+
+/**
+ * The country database a DNS-B with `unmapped: geo` locates resolvers with: the one the
+ * services were loaded with (read, and any problem reported, by {@link loadServices}).
+ */
+export function referralGeo(config: CompiledConfig): GeoLookup | undefined {
+  if (config.referral?.backbone?.unmapped !== 'geo') return undefined;
+  return geoCache.get(config.topology.countryDatabase ?? bundledCountryDatabase());
 }
 
 /**
