@@ -152,7 +152,7 @@ services:
         members:
           - { name: a, address: ${SITE_A}, healthTarget: '${a.target}' }
           - { name: b, address: ${SITE_B}, healthTarget: '${b.target}' }
-    health: { type: http, download: true, interval: 500ms, timeout: 400ms, fall: 2, averaging: 500ms }
+    health: { type: http, download: true, interval: 500ms, timeout: 450ms, fall: 2, averaging: 500ms }
     policies: [up, response-time]
 referral:
   keyFile: map.key
@@ -228,7 +228,9 @@ test('when the best site changes, new misses go to the new site', async () => {
   assert.equal(cached.body, '/object from a');
   assert.ok(cached.headers.age !== undefined);
   assert.equal(b.served.get('/object'), undefined);
-  // b goes down: its checks fail, and misses go back to a.
+  // b goes down: its checks fail, and misses go back to a (still slower than b was, but
+  // far from its check timeout, so that a loaded machine does not take a down too).
+  a.delayMs = 150;
   b.server.closeAllConnections();
   await new Promise<void>((resolve) =>
     b.server.close(() => {
