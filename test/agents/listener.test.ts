@@ -108,6 +108,15 @@ async function harness(t: TestContext, options: AgentListenerOptions = {}): Prom
   };
 }
 
+/**
+ * Announcement timestamps, strictly increasing across every sender of the file: a new agent
+ * run (epoch) is accepted only with a timestamp later than the node's last one, and two
+ * senders of a test can send within one millisecond (a flake seen in CI), which real runs
+ * of an agent, seconds apart, never do.
+ */
+let lastTimestamp = 0;
+const nextTimestamp = (): number => (lastTimestamp = Math.max(Date.now(), lastTimestamp + 1));
+
 /** A sender with its own socket (own source port) and agent run (epoch). */
 async function sender(t: TestContext, port: number, epoch: string, addresses: string[]) {
   const socket = dgram.createSocket('udp4');
@@ -131,7 +140,7 @@ async function sender(t: TestContext, port: number, epoch: string, addresses: st
           addresses,
           admin: 'enabled',
           intervalMs: 1000,
-          timestamp: Date.now(),
+          timestamp: nextTimestamp(),
           epoch,
           sequence: ++sequence,
           ...fields,
