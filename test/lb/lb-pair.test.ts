@@ -184,9 +184,20 @@ test(
       await lab.waitHolders(['b1'], 10_000);
       const b2 = await lab.startBalancer('b2');
       await b2.waitForLog((e) => e['msg'] === 'role initial -> standby', 10_000, 'standby');
+      const killedAt = Date.now();
       lab.killServer('s3');
       await b1.waitForLog((e) => e['msg'] === 'role active -> inop', 10_000, 'b1 inop');
       await lab.waitHolders(['b2'], 5000);
+      // b2's own check of s3 may fail later than b1's reachability check: new connections
+      // go out once b2 has taken s3 out of its map (else a few reach the dead s3: refused).
+      await b2.waitForLog(
+        (e) =>
+          e['msg'] === 'shares pushed' &&
+          (e['time'] as number) >= killedAt &&
+          (e['slots'] as Record<string, number>)['s3'] === undefined,
+        10_000,
+        's3 out of b2 map',
+      );
       const fresh = (await lab.client.send({ op: 'new', n: 20, parallel: 4 }))['counts'] as Record<
         string,
         number
