@@ -9,40 +9,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { apiCall } from '../helpers/api-client.js';
 import { startServer, tmpdirWith, type ServerProcess } from '../helpers/server-process.js';
-import { ZONE } from './fixtures.js';
+import { SITE_A, SITE_KEY, ZONE } from './fixtures.js';
 
 const TOKEN = 'sites-test-secret-0123456789';
-
-/** Site A with one peer, B, that never answers: A's view has B's row missing. */
-const SITE_A = `
-workers: 1
-api: { listen: 127.0.0.1:0, tokenFile: tokens }
-zones:
-  - origin: example.org
-    ttl: 3600
-    records: |
-      @    IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-      @    IN NS  ns1
-      ns1  IN A   192.0.2.53
-services:
-  - name: www.example.org
-    ttl: 30
-    answers: 1
-    pools:
-      - name: sites
-        members:
-          - { name: A, address: 192.0.2.1, site: A }
-          - { name: B, address: 192.0.2.2, site: B }
-    policies: [up, admin, { policy: handoff, weights: [4, 2, 1, 0] }]
-distributedSites:
-  site: A
-  names: [www.example.org]
-  listen: 127.0.0.1:0
-  keyFile: dssp.key
-  weights: [4, 2, 1, 0]
-  peers:
-    - { name: B, address: '127.0.0.1:9' }
-`;
 
 let dir = '';
 const servers: ServerProcess[] = [];
@@ -50,7 +19,7 @@ const servers: ServerProcess[] = [];
 before(async () => {
   dir = await tmpdirWith({
     tokens: `ops ${TOKEN}\n`,
-    'dssp.key': '80732193649abccb7770e591f27feca8aba73fc70d6cabb71a24cae9453366f6\n',
+    'dssp.key': SITE_KEY,
     'site.yaml': SITE_A,
     'alone.yaml': `workers: 1\napi: { listen: 127.0.0.1:0, tokenFile: tokens }\n${ZONE}`,
   });
