@@ -78,6 +78,12 @@ const RCODE_LABELS = [
 ];
 const RCODE_SLOTS = RCODE_LABELS.length;
 
+/**
+ * The `ms` of a query that was not timed: the answer path times a sample of the UDP queries
+ * (see Responder.handle), each timed one counting for the untimed ones of its zone and type.
+ */
+export const UNTIMED = -1;
+
 /** Duration buckets: 0.25 ms doubling 16 times (up to 8.192 s, as CoreDNS), then +Inf. */
 export const DURATION_BUCKETS_MS: readonly number[] = Array.from(
   { length: 16 },
@@ -156,6 +162,8 @@ export class QueryCounters {
   private responses = new Float64Array(RCODE_SLOTS);
   private buckets = new Float64Array(TYPE_SLOTS * BUCKETS);
   private seconds = new Float64Array(TYPE_SLOTS);
+  /** Per zone and type: queries not timed since the cell's last timed one. */
+  private untimed = new Float64Array(TYPE_SLOTS);
   private decided = new Float64Array(0);
   /** Every query counted: a cheap "anything new?" for the reports. */
   count = 0;
@@ -172,6 +180,7 @@ export class QueryCounters {
     this.responses = grown(this.responses, zonesCount * RCODE_SLOTS);
     this.buckets = grown(this.buckets, zonesCount * TYPE_SLOTS * BUCKETS);
     this.seconds = grown(this.seconds, zonesCount * TYPE_SLOTS);
+    this.untimed = grown(this.untimed, zonesCount * TYPE_SLOTS);
     return this.zoneSlots;
   }
 
@@ -187,7 +196,7 @@ export class QueryCounters {
 
   /**
    * Counts one query: `zone` its zone slot, `qtype` its type (-1: unparsable), `rcode` the
-   * reply's (-1: no reply), `ms` how long answering took.
+   * reply's (-1: no reply), `ms` how long answering took ({@link UNTIMED}: not timed).
    */
   query(
     zone: number,
@@ -202,9 +211,16 @@ export class QueryCounters {
     const zoneType = zone * TYPE_SLOTS + type;
     this.requests[zoneType * REQUEST_CELLS + cell]!++;
     if (rcode >= 0 && rcode < RCODE_SLOTS) this.responses[zone * RCODE_SLOTS + rcode]!++;
-    this.buckets[zoneType * BUCKETS + bucketOf(ms)]!++;
-    this.seconds[zoneType]! += ms / 1000;
     this.count++;
+    if (ms === UNTIMED) {
+      this.untimed[zoneType]!++;
+      return;
+    }
+    // A timed query stands for itself and the untimed ones of its cell since the last timed.
+    const weight = this.untimed[zoneType]! + 1;
+    this.untimed[zoneType] = 0;
+    this.buckets[zoneType * BUCKETS + bucketOf(ms)]! += weight;
+    this.seconds[zoneType]! += (ms / 1000) * weight;
   }
 
   /** Counts an answer for each of `members`. */

@@ -92,7 +92,7 @@ export function createNodeMetrics(sources: MetricSources): NodeMetrics {
     ],
     [
       'dns_request_duration_seconds',
-      'Time taken to answer a DNS request (in the process, from receipt to reply), by zone and type.',
+      'Time taken to answer a DNS request (in the process, from receipt to reply), by zone and type; every TCP query and a random one in four UDP queries are timed, each standing for the untimed ones of its cell.',
       'histogram',
       () =>
         Object.entries(queries.durationBuckets).flatMap(([key, counts]) =>
